@@ -1,0 +1,31 @@
+# Every setup step lives here: a fresh machine has only Python 3.11, node and apt.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip -q --disable-pip-version-check
+
+.PHONY: run test install install-test lint clean
+
+run: install ## set up and serve the tracker on http://127.0.0.1:8000 with an embedded ClickHouse
+	$(PY) -m tracker serve
+
+test: install-test ## set up and run the test suite
+	$(PY) -m pytest
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	# chdb-core has no required dependencies; without --no-deps pip would pull pandas and pyarrow.
+	$(PIP) install --no-deps chdb-core==26.9.0
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) install -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+clean:
+	rm -rf $(VENV) data

@@ -1,0 +1,156 @@
+"""Build the Starlette app: the routes in one table, and a lifespan that starts and stops the workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.routing import Route
+
+from tracker import log as tracker_log
+from tracker.clickhouse.client import Target, connect, resolve
+from tracker.clickhouse.embedded import EmbeddedServer
+from tracker.clickhouse.migrate import migrate
+from tracker.config import Settings
+from tracker.flusher import Flusher
+from tracker.http import health, ingest
+from tracker.http.responses import EXCEPTION_HANDLERS, json_response
+from tracker.http.timing import TimingMiddleware
+from tracker.ingest.pipeline import Pipeline
+from tracker.ingest.salts import DailySalts
+from tracker.ingest.steps import RecentIds
+from tracker.sites import Site, SiteCache, add_site, get_site
+from tracker.spool import Spool
+
+log = logging.getLogger("tracker.app")
+
+DEMO_SITE = Site("demo", "Demo shop")
+
+
+@dataclass
+class Tracker:
+    """Everything the handlers share in one worker process."""
+
+    settings: Settings
+    target: Target
+    spool: Spool
+    pipeline: Pipeline
+    sites: SiteCache = field(default_factory=SiteCache)
+    flusher: Flusher | None = None
+    embedded: EmbeddedServer | None = None
+    tasks: list[asyncio.Task] = field(default_factory=list)
+
+    async def clickhouse_reachable(self) -> bool:
+        def ping() -> bool:
+            try:
+                return bool(connect(self.target).ping())
+            except Exception:  # noqa: BLE001 - unreachable is the answer, not an error
+                return False
+
+        return await asyncio.to_thread(ping)
+
+    async def refresh_sites_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.sites_refresh_s)
+            try:
+                await asyncio.to_thread(self.sites.refresh, connect(self.target))
+            except Exception as exc:  # noqa: BLE001 - keep serving with the last known list
+                log.warning("site list refresh failed", extra={"cause": str(exc)[:300]})
+
+
+def prepare_database(settings: Settings, target: Target) -> None:
+    """Migrations and the demo site: done by `serve` before workers start, and by each worker if asked."""
+    if settings.migrate_on_start:
+        migrate(target, settings.retention_days)
+    if settings.demo_site:
+        client = connect(target)
+        if get_site(client, DEMO_SITE.site) is None:
+            add_site(client, DEMO_SITE)
+
+
+async def start_tracker(settings: Settings) -> Tracker:
+    target, embedded = resolve(settings)
+    prepare_database(settings, target)
+    spool = Spool(
+        settings.spool_path,
+        max_bytes=settings.spool_max_bytes,
+        segment_rows=settings.flush_max_rows,
+        segment_bytes=settings.flush_max_bytes,
+        commit_interval_s=settings.spool_commit_interval_ms / 1000,
+    )
+    spam = frozenset(d.strip() for d in settings.spam_referrers.split(",") if d.strip())
+    pipeline = Pipeline(DailySalts(settings.data_path / "salts"), RecentIds(settings.dedupe_cache_size), spam)
+    tracker = Tracker(settings, target, spool, pipeline, embedded=embedded)
+    tracker.sites.refresh(connect(target))
+    spool.start()
+    tracker.flusher = Flusher(spool, target, settings.flush_interval_s)
+    tracker.flusher.start()
+    tracker.tasks.append(asyncio.create_task(tracker.refresh_sites_forever(), name="sites-refresh"))
+    log.info(
+        "tracker started",
+        extra={"clickhouse": target.display(), "embedded": settings.embedded, "spool": str(spool.slot)},
+    )
+    return tracker
+
+
+async def stop_tracker(tracker: Tracker) -> None:
+    for task in tracker.tasks:
+        task.cancel()
+    await tracker.spool.close()
+    await tracker.flusher.stop(tracker.settings.shutdown_flush_deadline_s)
+    tracker.spool.release()
+    if tracker.embedded:
+        tracker.embedded.stop()
+    log.info("tracker stopped")
+
+
+async def index(request: Request):
+    return json_response(
+        {
+            "name": "funnelhouse",
+            "endpoints": {
+                "ingest": "POST /api/event",
+                "health": "GET /healthz",
+                "ready": "GET /readyz",
+                "metrics": "GET /metrics",
+            },
+        }
+    )
+
+
+def routes(settings: Settings) -> list[Route]:
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    cors = Middleware(CORSMiddleware, allow_origins=origins, allow_methods=["POST"], allow_headers=["content-type"], max_age=86400)
+    return [
+        Route("/", index),
+        Route("/api/event", ingest.ingest, methods=["POST"], middleware=[cors]),
+        Route("/healthz", health.healthz),
+        Route("/readyz", health.readyz),
+        Route("/metrics", health.metrics_endpoint),
+    ]
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    tracker_log.setup(settings.log_level)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        app.state.tracker = await start_tracker(settings)
+        try:
+            yield
+        finally:
+            await stop_tracker(app.state.tracker)
+
+    return Starlette(
+        routes=routes(settings),
+        middleware=[Middleware(TimingMiddleware)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )

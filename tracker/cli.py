@@ -1,0 +1,151 @@
+"""Command line: python -m tracker serve | migrate | site add/list | events | settings | version."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+from importlib.metadata import version as package_version
+
+from tracker import log as tracker_log
+from tracker.clickhouse.client import connect, resolve
+from tracker.config import Settings, describe
+
+log = logging.getLogger("tracker.cli")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tracker", description="Funnelhouse: web analytics for online shops.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("serve", help="apply migrations and serve the tracker (settings from TRACKER_* variables)")
+    commands.add_parser("migrate", help="apply schema migrations that are not applied yet")
+    site = commands.add_parser("site", help="manage the sites that may send events")
+    site_commands = site.add_subparsers(dest="site_command", required=True, metavar="SITE_COMMAND")
+    add = site_commands.add_parser("add", help="add a site (or update it)")
+    add.add_argument("site", help="site id used by the snippet, e.g. my-shop")
+    add.add_argument("--name", default="", help="display name")
+    add.add_argument("--origin", action="append", default=[], help="allowed browser origin (repeatable); none = any")
+    add.add_argument("--timezone", default="UTC", help="time zone for day buckets, e.g. Europe/Berlin")
+    site_commands.add_parser("list", help="list sites")
+    events = commands.add_parser("events", help="show the newest stored events of a site")
+    events.add_argument("--site", default="demo")
+    events.add_argument("--limit", type=int, default=20)
+    commands.add_parser("settings", help="list every TRACKER_* setting with its default")
+    commands.add_parser("version", help="print the version")
+    args = parser.parse_args(argv)
+
+    settings = Settings.from_env()
+    tracker_log.setup(settings.log_level)
+    handler = {
+        "serve": serve, "migrate": migrate_command, "site": site_command, "events": events_command,
+        "settings": settings_command, "version": version_command,
+    }[args.command]
+    return handler(settings, args) or 0
+
+
+def version_command(settings: Settings, args) -> int:
+    print(package_version("funnelhouse"))
+    return 0
+
+
+def settings_command(settings: Settings, args) -> int:
+    for name, default, doc in describe():
+        print(f"{name:<34} {default!r:<14} {doc}")
+    return 0
+
+
+def _with_clickhouse(settings: Settings, work):
+    """Run work(target) against ClickHouse; an embedded server started for it stops afterwards."""
+    target, owned = resolve(settings)
+    try:
+        return work(target)
+    finally:
+        if owned:
+            owned.stop()
+
+
+def migrate_command(settings: Settings, args) -> int:
+    from tracker.clickhouse.migrate import migrate
+
+    applied = _with_clickhouse(settings, lambda t: migrate(t, settings.retention_days))
+    print(f"applied {len(applied)} migration(s)" + "".join(f"\n  {m.version:04d} {m.name}" for m in applied))
+    return 0
+
+
+def site_command(settings: Settings, args) -> int:
+    from tracker.app import prepare_database
+    from tracker.sites import Site, add_site, check_site_id, check_timezone, list_sites
+
+    def work(target):
+        prepare_database(settings, target)
+        client = connect(target)
+        if args.site_command == "add":
+            try:
+                site = Site(check_site_id(args.site), args.name, tuple(args.origin), check_timezone(args.timezone))
+            except ValueError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            add_site(client, site)
+            print(f"site {site.site} saved; running trackers pick it up within {settings.sites_refresh_s:g} s")
+            print(f'snippet: <script defer src="http://{settings.host}:{settings.port}/js/t.js" data-site="{site.site}"></script>')
+            return 0
+        for s in list_sites(client):
+            origins = ",".join(s.allowed_origins) or "*"
+            print(f"{s.site:<24} {s.timezone:<20} origins={origins:<30} {s.name}")
+        return 0
+
+    return _with_clickhouse(settings, work)
+
+
+def events_command(settings: Settings, args) -> int:
+    from tracker.queries.recent import recent_events
+
+    rows = _with_clickhouse(settings, lambda t: recent_events(connect(t), args.site, args.limit))
+    if not rows:
+        print(f"no events stored for site {args.site!r} yet (they reach ClickHouse within TRACKER_FLUSH_INTERVAL_S)")
+        return 0
+    header = ("ts", "name", "path", "source", "medium", "device", "browser", "value", "currency")
+    print("  ".join(f"{h:<12}" for h in header))
+    for row in rows:
+        print("  ".join(f"{'' if v is None else str(v):<12}" for v in row))
+    return 0
+
+
+def serve(settings: Settings, args) -> int:
+    import uvicorn
+
+    from tracker.app import create_app, prepare_database
+
+    target, owned = resolve(settings)
+    try:
+        prepare_database(settings, target)
+        worker_env = {"TRACKER_MIGRATE_ON_START": "0", "TRACKER_DEMO_SITE": "0"}  # done once, here
+        if settings.workers > 1:
+            metrics_dir = settings.data_path / "metrics"
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+            metrics_dir.mkdir(parents=True)
+            worker_env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+        os.environ.update(worker_env)
+        base = f"http://{settings.host}:{settings.port}"
+        print(
+            f"Funnelhouse is serving on {base}  (ClickHouse: {target.display()}{', embedded' if owned else ''})\n"
+            f"  ingest   POST {base}/api/event\n"
+            f"  health   {base}/healthz   ready {base}/readyz   metrics {base}/metrics\n"
+            f"Send a first event:\n"
+            f"  curl -X POST {base}/api/event -H 'Content-Type: application/json' -A 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0' \\\n"
+            f"       -d '{{\"site\": \"demo\", \"name\": \"page_view\", \"url\": \"https://shop.example/\"}}'\n"
+            f"See it (after ~{settings.flush_interval_s:g} s):  .venv/bin/python -m tracker events --site demo\n",
+            flush=True,
+        )
+        if settings.workers > 1:
+            uvicorn.run("tracker.app:create_app", factory=True, host=settings.host, port=settings.port,
+                        workers=settings.workers, access_log=False, log_level="warning")
+        else:
+            uvicorn.run(create_app(Settings.from_env()), host=settings.host, port=settings.port,
+                        access_log=False, log_level="warning")
+    finally:
+        if owned:
+            owned.stop()
+    return 0

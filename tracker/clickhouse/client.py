@@ -1,0 +1,87 @@
+"""clickhouse-connect clients for the embedded server or a ClickHouse server URL; one identifier quoting function."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+
+from tracker.config import Settings
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where ClickHouse is: parsed from TRACKER_CLICKHOUSE_URL or the embedded server's port."""
+
+    host: str
+    port: int
+    username: str = "default"
+    password: str = ""
+    database: str = "funnelhouse"
+    secure: bool = False
+
+    @classmethod
+    def from_url(cls, url: str, default_database: str) -> "Target":
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise SystemExit(f"TRACKER_CLICKHOUSE_URL must look like http://user:pass@host:8123/db, got {url!r}")
+        secure = parts.scheme == "https"
+        return cls(
+            host=parts.hostname,
+            port=parts.port or (8443 if secure else 8123),
+            username=unquote(parts.username or "default"),
+            password=unquote(parts.password or ""),
+            database=parts.path.strip("/") or default_database,
+            secure=secure,
+        )
+
+    def display(self) -> str:
+        scheme = "https" if self.secure else "http"
+        return f"{scheme}://{self.username}@{self.host}:{self.port}/{self.database}"
+
+
+def connect(target: Target, database: bool = True, **settings) -> Client:
+    """A client of its own: clickhouse-connect clients are not safe to share between threads."""
+    return clickhouse_connect.get_client(
+        host=target.host,
+        port=target.port,
+        username=target.username,
+        password=target.password,
+        database=target.database if database else "",
+        secure=target.secure,
+        autogenerate_session_id=False,
+        connect_timeout=5,
+        send_receive_timeout=60,
+        settings=settings or None,
+    )
+
+
+def target_for(settings: Settings, embedded_port: int | None = None) -> Target:
+    if settings.clickhouse_url:
+        return Target.from_url(settings.clickhouse_url, settings.clickhouse_database)
+    if embedded_port is None:
+        raise RuntimeError("the embedded ClickHouse port is needed when no TRACKER_CLICKHOUSE_URL is set")
+    return Target(host="127.0.0.1", port=embedded_port, database=settings.clickhouse_database)
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def quote_identifier(name: str) -> str:
+    """The one way an identifier enters SQL: backquoted, with backquotes and backslashes escaped."""
+    if _IDENTIFIER.match(name):
+        return f"`{name}`"
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+def resolve(settings: Settings):
+    """The Target to talk to, plus the embedded server if this process had to start it (else None)."""
+    if settings.clickhouse_url:
+        return target_for(settings), None
+    from tracker.clickhouse import embedded
+
+    server = embedded.ensure(settings.data_path)
+    return target_for(settings, server.port), (server if server.process else None)

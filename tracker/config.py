@@ -1,0 +1,114 @@
+"""Every setting of the tracker, declared once: name, type, default and what it does.
+
+Settings come from environment variables named TRACKER_<NAME>. `python -m tracker settings`
+prints this table, and the README's settings section is checked against it by a test.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    data_dir: str = "./data"
+    clickhouse_url: str = ""
+    clickhouse_database: str = "funnelhouse"
+    migrate_on_start: bool = True
+    demo_site: bool = True
+    max_body_bytes: int = 256 * 1024
+    max_events_per_request: int = 500
+    backfill_horizon_days: int = 30
+    cors_origins: str = "*"
+    trust_proxy_headers: bool = False
+    spool_commit_interval_ms: float = 2.0
+    spool_max_bytes: int = 1024 * 1024 * 1024
+    spool_retry_after_s: int = 5
+    flush_interval_s: float = 2.0
+    flush_max_rows: int = 20_000
+    flush_max_bytes: int = 16 * 1024 * 1024
+    shutdown_flush_deadline_s: float = 10.0
+    retention_days: int = 730
+    sites_refresh_s: float = 5.0
+    dedupe_cache_size: int = 100_000
+    spam_referrers: str = ""
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"TRACKER_{f.name.upper()}")
+            if raw is not None:
+                values[f.name] = _parse(f.name, raw, type(getattr(cls, f.name)))
+        values.update(overrides)
+        return cls(**values)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).resolve()
+
+    @property
+    def spool_path(self) -> Path:
+        return self.data_path / "spool"
+
+    @property
+    def embedded(self) -> bool:
+        return not self.clickhouse_url
+
+
+# What each setting does; kept beside the dataclass so the two cannot drift (a test checks).
+DOCS: dict[str, str] = {
+    "host": "Address the HTTP server binds to.",
+    "port": "Port the HTTP server listens on.",
+    "workers": "Number of uvicorn worker processes; each has its own spool slot.",
+    "data_dir": "Directory for the embedded ClickHouse, the spool and the visitor-hash salts.",
+    "clickhouse_url": "ClickHouse server as http(s)://user:pass@host:port/database. Empty: start the embedded chdb-core server.",
+    "clickhouse_database": "Database used when the URL names none (and always for the embedded server).",
+    "migrate_on_start": "Apply schema migrations when the service starts.",
+    "demo_site": "Create the site `demo` on first start so the README example works.",
+    "max_body_bytes": "Largest accepted request body for POST /api/event (413 above).",
+    "max_events_per_request": "Most events in one request (413 above).",
+    "backfill_horizon_days": "Events older than this many days are rejected.",
+    "cors_origins": "Comma-separated origins allowed to send events from a browser; `*` allows any.",
+    "trust_proxy_headers": "Take the client IP from X-Forwarded-For (only behind a trusted proxy).",
+    "spool_commit_interval_ms": "Group-commit window: appends within it share one fsync.",
+    "spool_max_bytes": "Spool size limit; past it ingest answers 503 with Retry-After.",
+    "spool_retry_after_s": "Retry-After seconds sent with 503 when the spool is full.",
+    "flush_interval_s": "Longest time an event waits in the spool before it is sent to ClickHouse.",
+    "flush_max_rows": "Rows per spool segment, and so per ClickHouse insert.",
+    "flush_max_bytes": "Bytes per spool segment, and so per ClickHouse insert.",
+    "shutdown_flush_deadline_s": "On shutdown, how long to keep flushing before leaving the rest in the spool.",
+    "retention_days": "Events older than this are deleted by ClickHouse TTL.",
+    "sites_refresh_s": "How often each worker reloads the site list (so `site add` takes effect).",
+    "dedupe_cache_size": "Recent event_ids remembered per worker to drop client resends.",
+    "spam_referrers": "Extra comma-separated referrer domains whose traffic is dropped as spam.",
+    "log_level": "Log level: debug, info, warning or error.",
+}
+
+
+def _parse(name: str, raw: str, kind: type) -> Any:
+    try:
+        if kind is bool:
+            lowered = raw.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(raw)
+        return kind(raw)
+    except ValueError:
+        raise SystemExit(f"TRACKER_{name.upper()}={raw!r} is not a valid {kind.__name__}") from None
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(environment variable, default, doc) for every setting."""
+    defaults = Settings()
+    return [(f"TRACKER_{f.name.upper()}", str(getattr(defaults, f.name)), DOCS[f.name]) for f in fields(Settings)]

@@ -1,0 +1,62 @@
+"""The event vocabulary and the single list of event columns.
+
+COLUMNS is the one place that names what a stored event holds; the migration in
+schema/migrations creates exactly these columns (tests/test_events.py checks the two agree),
+and the pipeline builds rows with exactly these keys.
+"""
+
+from __future__ import annotations
+
+# GA4 e-commerce names, so a shop instrumented for GA4/GTM maps 1:1. Custom names are allowed too.
+ECOMMERCE_EVENTS = (
+    "view_item_list",
+    "select_item",
+    "view_item",
+    "add_to_cart",
+    "remove_from_cart",
+    "view_cart",
+    "begin_checkout",
+    "add_shipping_info",
+    "add_payment_info",
+    "purchase",
+    "refund",
+)
+STANDARD_EVENTS = ("page_view", *ECOMMERCE_EVENTS)
+
+# (column, ClickHouse type, what it holds)
+COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("site", "LowCardinality(String)", "site id"),
+    ("ts", "DateTime64(3, 'UTC')", "event time, corrected for client clock skew"),
+    ("received_at", "DateTime64(3, 'UTC')", "when the tracker received it"),
+    ("event_id", "UUID", "client UUID (or one the tracker made) for de-duplication"),
+    ("name", "LowCardinality(String)", "event name"),
+    ("visitor_id", "UInt64", "cookieless visitor hash: daily salt, site, IP, user agent"),
+    ("session_id", "String", "client session hint, if sent"),
+    ("customer_id", "String", "shop's opaque customer id after identify(), with consent"),
+    ("url", "String", "page URL without fragment"),
+    ("hostname", "LowCardinality(String)", "host of url"),
+    ("path", "String", "path of url"),
+    ("referrer", "String", "referrer URL (external referrers only)"),
+    ("referrer_host", "LowCardinality(String)", "host of referrer"),
+    ("source", "LowCardinality(String)", "traffic source: utm_source or known referrer, else 'direct'"),
+    ("medium", "LowCardinality(String)", "utm_medium or derived: organic, social, referral, none"),
+    ("campaign", "String", "utm_campaign"),
+    ("utm_term", "String", "utm_term"),
+    ("utm_content", "String", "utm_content"),
+    ("browser", "LowCardinality(String)", "browser family"),
+    ("browser_version", "LowCardinality(String)", "browser major version"),
+    ("os", "LowCardinality(String)", "operating system family"),
+    ("device", "LowCardinality(String)", "desktop, mobile or tablet"),
+    ("props", "Map(LowCardinality(String), String)", "custom properties (numbers kept as text)"),
+    ("transaction_id", "String", "order id of a purchase or refund"),
+    ("value", "Nullable(Decimal64(4))", "monetary value of the event"),
+    ("currency", "LowCardinality(String)", "ISO 4217 code of value and prices"),
+    ("items.item_id", "Array(String)", "items: id"),
+    ("items.item_name", "Array(String)", "items: name"),
+    ("items.item_category", "Array(String)", "items: category"),
+    ("items.price", "Array(Decimal64(4))", "items: unit price"),
+    ("items.quantity", "Array(UInt32)", "items: quantity"),
+)
+
+COLUMN_NAMES: tuple[str, ...] = tuple(c[0] for c in COLUMNS)
+ITEM_FIELDS: tuple[str, ...] = tuple(c[0].split(".", 1)[1] for c in COLUMNS if c[0].startswith("items."))

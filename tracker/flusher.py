@@ -1,0 +1,128 @@
+"""Moves sealed spool segments into ClickHouse: one insert per segment, retried until it lands.
+
+Each insert carries the segment id as insert_deduplication_token, so a retry after an insert
+that did land (crash before the segment was deleted, timeout after the server committed) is a
+no-op in ClickHouse instead of a duplicate. Segments of dead workers (slots nobody holds a lock
+on) are adopted and flushed too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+from tracker import metrics
+from tracker.clickhouse.client import Target, connect
+from tracker.spool import Segment, Spool, seal_leftovers, sealed_segments, try_lock
+
+log = logging.getLogger("tracker.flusher")
+
+MAX_BACKOFF_S = 30.0
+
+
+class Flusher:
+    def __init__(self, spool: Spool, target: Target, interval_s: float) -> None:
+        self.spool = spool
+        self.target = target
+        self.interval_s = interval_s
+        self._client = None
+        self._backoff = 0.0
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="flusher")
+
+    async def stop(self, deadline_s: float) -> None:
+        """Stop the loop, then flush what the spool holds for at most `deadline_s`; the rest stays on disk."""
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        end = time.monotonic() + deadline_s
+        while self.spool.segments() and time.monotonic() < end:
+            if not await self.flush_once():
+                await asyncio.sleep(min(0.5, max(0.0, end - time.monotonic())))
+        left = len(self.spool.segments())
+        if left:
+            log.warning("shutdown left segments in the spool for the next start", extra={"segments": left})
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self.spool.sealed.wait(), timeout=self.interval_s)
+            except asyncio.TimeoutError:
+                pass
+            self.spool.sealed.clear()
+            await self.spool.seal_if_older(self.interval_s)
+            if not await self.flush_once():
+                self._backoff = min(MAX_BACKOFF_S, max(0.5, self._backoff * 2))
+                await asyncio.sleep(self._backoff)
+                self.spool.sealed.set()  # try again even if nothing new arrives
+            else:
+                self._backoff = 0.0
+            await self._adopt_orphans()
+
+    async def flush_once(self) -> bool:
+        """Insert and delete every sealed segment of our slot, oldest first; False at the first failure."""
+        for segment in self.spool.segments():
+            if not await asyncio.to_thread(self._insert, segment):
+                return False
+            self.spool.forget(segment)
+        return True
+
+    def _insert(self, segment: Segment) -> bool:
+        data, rows = segment.read()
+        if not rows:
+            return True
+        started = time.perf_counter()
+        try:
+            if self._client is None:
+                self._client = connect(self.target)
+            self._client.raw_insert(
+                "events",
+                insert_block=data,
+                fmt="JSONEachRow",
+                settings={"insert_deduplication_token": segment.token},
+            )
+        except Exception as exc:  # noqa: BLE001 - any failure means: keep the segment, retry later
+            self._client = None
+            metrics.FLUSH_FAILURES.inc()
+            metrics.CLICKHOUSE_UP.set(0)
+            log.error(
+                "flush failed, will retry",
+                extra={"segment": segment.token, "rows": rows, "cause": str(exc).splitlines()[0][:300]},
+            )
+            return False
+        elapsed = time.perf_counter() - started
+        metrics.CLICKHOUSE_UP.set(1)
+        metrics.FLUSH_BATCHES.inc()
+        metrics.FLUSH_ROWS.inc(rows)
+        metrics.FLUSH_LATENCY.observe(elapsed)
+        log.info(
+            "flushed",
+            extra={"segment": segment.token, "rows": rows, "bytes": len(data), "ms": round(elapsed * 1000, 1)},
+        )
+        return True
+
+    async def _adopt_orphans(self) -> None:
+        for slot in sorted(self.spool.root.glob("slot-*")):
+            if slot == self.spool.slot:
+                continue
+            await asyncio.to_thread(self._flush_orphan, slot)
+
+    def _flush_orphan(self, slot: Path) -> None:
+        lock = try_lock(slot)
+        if lock is None:
+            return  # a live worker owns it
+        try:
+            seal_leftovers(slot)
+            for segment in sealed_segments(slot):
+                if not self._insert(segment):
+                    return
+                segment.path.unlink()
+        finally:
+            lock.close()

@@ -1,0 +1,46 @@
+"""Daily random salts for the cookieless visitor id, shared by every worker through the data directory.
+
+The first process to need a day's salt creates it atomically (link of a finished file, which fails
+if another process won); older salts are deleted, so yesterday's visitor ids cannot be recomputed.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from pathlib import Path
+
+
+class DailySalts:
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self._day = ""
+        self._salt = b""
+
+    def current(self, now: float | None = None) -> bytes:
+        day = time.strftime("%Y-%m-%d", time.gmtime(now if now is not None else time.time()))
+        if day != self._day:
+            self._salt = self._load_or_create(day)
+            self._day = day
+            self._delete_except(day)
+        return self._salt
+
+    def _load_or_create(self, day: str) -> bytes:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / day
+        if not path.exists():
+            tmp = self.directory / f".{day}.{os.getpid()}.{secrets.token_hex(4)}"
+            tmp.write_bytes(secrets.token_bytes(32))
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        return path.read_bytes()
+
+    def _delete_except(self, day: str) -> None:
+        for path in self.directory.iterdir():
+            if path.name != day and not path.name.startswith("."):
+                path.unlink(missing_ok=True)

@@ -1,0 +1,105 @@
+"""The named enrichment steps. Each takes (event, request, row) and returns a drop reason or None."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from tracker.ingest import sources, useragent
+from tracker.ingest.payload import Event
+from tracker.ingest.salts import DailySalts
+
+# Well-known referrer spam domains; extend with TRACKER_SPAM_REFERRERS.
+SPAM_REFERRERS = frozenset({"semalt.com", "buttons-for-website.com", "darodar.com", "best-seo-offer.com", "ilovevitaly.com"})
+
+
+@dataclass
+class RequestInfo:
+    """What one HTTP request tells about all its events."""
+
+    ip: str
+    user_agent: str
+    received_at_ms: int
+    origin: str | None = None
+
+
+class RecentIds:
+    """Event ids acknowledged lately (bounded, oldest forgotten first), to drop client resends."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def __contains__(self, event_id: str) -> bool:
+        return event_id in self._ids
+
+    def remember(self, event_ids: list[str]) -> None:
+        for event_id in event_ids:
+            self._ids[event_id] = None
+        while len(self._ids) > self.size:
+            self._ids.popitem(last=False)
+
+
+def bot_filter(event: Event, request: RequestInfo, row: dict) -> str | None:
+    agent = useragent.describe(request.user_agent)
+    if agent.is_bot:
+        return "bot"
+    row.update(browser=agent.browser, browser_version=agent.browser_version, os=agent.os, device=agent.device)
+    return None
+
+
+def make_dedupe(recent: RecentIds):
+    def dedupe(event: Event, request: RequestInfo, row: dict) -> str | None:
+        return "duplicate" if event.event_id in recent else None
+
+    return dedupe
+
+
+def make_referrer(spam: frozenset[str]):
+    def referrer(event: Event, request: RequestInfo, row: dict) -> str | None:
+        page = urlsplit(event.url) if event.url else None
+        hostname = (page.hostname or "") if page else ""
+        ref = urlsplit(event.referrer) if event.referrer else None
+        ref_host = (ref.hostname or "") if ref else ""
+        if ref_host and sources.strip_www(ref_host) in spam:
+            return "referrer_spam"
+        if ref_host and sources.strip_www(ref_host) == sources.strip_www(hostname):
+            ref_host = ""  # a self-referral is navigation inside the shop, not a source
+        src = sources.classify(page.query if page else "", ref_host)
+        url, path = event.url, (page.path or "/") if page else ""
+        if page and page.fragment.startswith("/"):
+            path += "#" + page.fragment  # a hash-routed single-page shop: the fragment is the page
+        elif page and page.fragment:
+            url = url.split("#", 1)[0]
+        row.update(
+            url=url,
+            hostname=hostname,
+            path=path,
+            referrer=event.referrer if ref_host else "",
+            referrer_host=ref_host,
+            source=src.source,
+            medium=src.medium,
+            campaign=src.campaign,
+            utm_term=src.term,
+            utm_content=src.content,
+        )
+        return None
+
+    return referrer
+
+
+def make_visitor_id(salts: DailySalts):
+    def visitor_id(event: Event, request: RequestInfo, row: dict) -> str | None:
+        if event.visitor:
+            # A shop-provided id (sent only with consent) is stable across days by design.
+            material, key = f"{event.site}\x00{event.visitor}".encode(), b"visitor"
+        else:
+            material = f"{event.site}\x00{request.ip}\x00{request.user_agent}".encode()
+            key = salts.current(request.received_at_ms / 1000)
+        digest = hashlib.blake2b(material, key=key, digest_size=8).digest()
+        row["visitor_id"] = int.from_bytes(digest, "little")
+        return None
+
+    return visitor_id

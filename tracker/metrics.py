@@ -1,0 +1,44 @@
+"""Prometheus collectors, declared once.
+
+With several uvicorn workers the CLI sets PROMETHEUS_MULTIPROC_DIR before the workers start,
+and /metrics aggregates every worker's figures (prometheus-client's multiprocess mode).
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import multiprocess
+
+EVENTS_RECEIVED = Counter("tracker_events_received_total", "Events received in ingest requests")
+EVENTS_ACCEPTED = Counter("tracker_events_accepted_total", "Events made durable in the spool and acknowledged")
+EVENTS_REJECTED = Counter("tracker_events_rejected_total", "Events refused at validation", ["reason"])
+EVENTS_DROPPED = Counter("tracker_events_dropped_total", "Valid events dropped by a pipeline step", ["reason"])
+REQUESTS = Counter("tracker_http_requests_total", "HTTP requests", ["route", "status"])
+REQUEST_LATENCY = Histogram(
+    "tracker_http_request_duration_seconds",
+    "HTTP request latency",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+SPOOL_BYTES = Gauge("tracker_spool_bytes", "Bytes waiting in the spool", multiprocess_mode="livesum")
+SPOOL_SEGMENTS = Gauge("tracker_spool_segments", "Sealed spool segments waiting to be flushed", multiprocess_mode="livesum")
+SPOOL_FULL = Counter("tracker_spool_full_total", "Requests answered 503 because the spool was full")
+FLUSH_BATCHES = Counter("tracker_flush_batches_total", "Inserts into ClickHouse that succeeded")
+FLUSH_ROWS = Counter("tracker_flush_rows_total", "Rows inserted into ClickHouse")
+FLUSH_FAILURES = Counter("tracker_flush_failures_total", "Inserts into ClickHouse that failed (and will be retried)")
+FLUSH_LATENCY = Histogram(
+    "tracker_flush_duration_seconds",
+    "Time of one insert into ClickHouse",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+CLICKHOUSE_UP = Gauge("tracker_clickhouse_up", "1 when the last ClickHouse call succeeded", multiprocess_mode="max")
+
+
+def exposition() -> bytes:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest()

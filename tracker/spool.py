@@ -1,0 +1,273 @@
+"""A local write-ahead spool: events are durable on disk before the tracker answers 202.
+
+Layout: <spool>/slot-N/ per worker process (claimed with a file lock, so several workers and a
+restarted worker never share one). In a slot, the open segment is `<id>.active`; when it reaches
+the row or byte limit, or is older than the flush interval, it is sealed as `<id>.seg` and the
+flusher inserts it into ClickHouse with the segment id as deduplication token, then deletes it.
+
+Each group commit appends one record: 8-byte header (payload length, CRC32) + JSON lines, then
+fsync. Concurrent requests within the commit window share one fsync. A torn record at the tail
+(crash mid-write) fails its CRC or length check and is skipped on replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import secrets
+import struct
+import threading
+import time
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import count
+from pathlib import Path
+
+from tracker import metrics
+
+log = logging.getLogger("tracker.spool")
+
+HEADER = struct.Struct("<II")
+ACTIVE, SEALED = ".active", ".seg"
+
+
+class SpoolFull(Exception):
+    """The spool reached its size limit: the client should retry later."""
+
+
+@dataclass
+class Segment:
+    path: Path
+
+    @property
+    def token(self) -> str:
+        return self.path.stem  # unique forever: nanosecond time + pid + random
+
+    def read(self) -> tuple[bytes, int]:
+        """The JSON lines of every intact record, and how many lines; a torn tail is skipped."""
+        raw = self.path.read_bytes()
+        chunks, offset = [], 0
+        while offset + HEADER.size <= len(raw):
+            length, crc = HEADER.unpack_from(raw, offset)
+            start, end = offset + HEADER.size, offset + HEADER.size + length
+            payload = raw[start:end]
+            if end > len(raw) or zlib.crc32(payload) != crc:
+                break
+            chunks.append(payload)
+            offset = end
+        if offset != len(raw):
+            log.warning(
+                "torn spool record skipped",
+                extra={"segment": self.path.name, "skipped_bytes": len(raw) - offset},
+            )
+        data = b"".join(chunks)
+        return data, data.count(b"\n")
+
+
+def new_segment_id() -> str:
+    return f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def seal_leftovers(slot: Path) -> None:
+    """Turn the open segment of a process that died into a sealed one, so it gets flushed."""
+    for path in slot.glob(f"*{ACTIVE}"):
+        if path.stat().st_size == 0:
+            path.unlink()
+        else:
+            path.rename(path.with_suffix(SEALED))
+    fsync_dir(slot)
+
+
+def sealed_segments(slot: Path) -> list[Segment]:
+    return [Segment(p) for p in sorted(slot.glob(f"*{SEALED}"))]
+
+
+def try_lock(slot: Path):
+    """An open lock file if nobody else holds this slot, else None."""
+    slot.mkdir(parents=True, exist_ok=True)
+    handle = open(slot / "lock", "w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+class Spool:
+    def __init__(
+        self,
+        root: Path,
+        max_bytes: int,
+        segment_rows: int,
+        segment_bytes: int,
+        commit_interval_s: float,
+    ) -> None:
+        self.root = Path(root)
+        self.max_bytes = max_bytes
+        self.segment_rows = segment_rows
+        self.segment_bytes = segment_bytes
+        self.commit_interval_s = commit_interval_s
+        self.slot, self._lock = self._claim_slot()
+        seal_leftovers(self.slot)
+        self._bytes_lock = threading.Lock()
+        self.bytes = sum(s.path.stat().st_size for s in sealed_segments(self.slot))
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool-io")
+        # Owned by the io thread only:
+        self._file = None
+        self._file_path: Path | None = None
+        self._file_rows = 0
+        self._file_bytes = 0
+        self._file_opened = 0.0
+        # Owned by the event loop:
+        self._pending: list[bytes] = []
+        self._pending_rows = 0
+        self._pending_bytes = 0
+        self._waiters: list[asyncio.Future] = []
+        self._wake: asyncio.Event | None = None
+        self._committer: asyncio.Task | None = None
+        self.sealed = asyncio.Event()  # set when a segment is ready for the flusher
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._publish_gauges()
+
+    def _claim_slot(self):
+        self.root.mkdir(parents=True, exist_ok=True)
+        for n in count():
+            slot = self.root / f"slot-{n}"
+            handle = try_lock(slot)
+            if handle is not None:
+                return slot, handle
+
+    # -- event-loop side -------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self.sealed = asyncio.Event()
+        self._committer = asyncio.create_task(self._commit_loop(), name="spool-committer")
+        if sealed_segments(self.slot):
+            self.sealed.set()
+
+    async def append(self, lines: list[bytes]) -> None:
+        """Return once `lines` (JSON lines, each ending in a newline) are fsynced; SpoolFull when over the limit."""
+        if not lines:
+            return
+        size = sum(map(len, lines))
+        if self.bytes + self._pending_bytes + size > self.max_bytes:
+            metrics.SPOOL_FULL.inc()
+            raise SpoolFull(f"spool holds {self.bytes} bytes, limit {self.max_bytes}")
+        waiter = self._loop.create_future()
+        self._pending.extend(lines)
+        self._pending_rows += len(lines)
+        self._pending_bytes += size
+        self._waiters.append(waiter)
+        self._wake.set()
+        await asyncio.shield(waiter)  # a client that hangs up does not undo the write
+
+    async def _commit_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            if self.commit_interval_s > 0:
+                await asyncio.sleep(self.commit_interval_s)  # let concurrent requests join this fsync
+            self._wake.clear()
+            await self._commit_pending()
+
+    async def _commit_pending(self) -> None:
+        if not self._waiters:
+            return
+        data, rows, waiters = b"".join(self._pending), self._pending_rows, self._waiters
+        self._pending, self._pending_rows, self._pending_bytes, self._waiters = [], 0, 0, []
+        try:
+            sealed = await self._loop.run_in_executor(self._io, self._write, data, rows)
+        except BaseException as exc:  # noqa: BLE001 - every waiter must hear about it
+            log.error("spool write failed", exc_info=exc)
+            for w in waiters:
+                if not w.done():
+                    w.set_exception(OSError(f"spool write failed: {exc}"))
+            return
+        for w in waiters:
+            if not w.done():
+                w.set_result(None)
+        if sealed:
+            self.sealed.set()
+
+    async def seal_if_older(self, age_s: float) -> None:
+        if await self._loop.run_in_executor(self._io, self._seal_if_older, age_s):
+            self.sealed.set()
+
+    async def close(self) -> None:
+        """Commit what is pending, seal the open segment, stop the committer."""
+        if self._committer:
+            self._committer.cancel()
+            try:
+                await self._committer
+            except asyncio.CancelledError:
+                pass
+            await self._commit_pending()
+        await self._loop.run_in_executor(self._io, self._seal)
+        self._io.shutdown(wait=True)
+
+    def release(self) -> None:
+        self._lock.close()
+
+    def segments(self) -> list[Segment]:
+        return sealed_segments(self.slot)
+
+    def forget(self, segment: Segment) -> None:
+        """Delete a segment whose rows ClickHouse has."""
+        size = segment.path.stat().st_size
+        segment.path.unlink()
+        with self._bytes_lock:
+            self.bytes -= size
+        self._publish_gauges()
+
+    def _publish_gauges(self) -> None:
+        metrics.SPOOL_BYTES.set(self.bytes)
+        metrics.SPOOL_SEGMENTS.set(len(self.segments()))
+
+    # -- io-thread side ----------------------------------------------------------------------
+
+    def _write(self, data: bytes, rows: int) -> bool:
+        if self._file is None:
+            self._file_path = self.slot / (new_segment_id() + ACTIVE)
+            self._file = open(self._file_path, "ab")
+            self._file_rows = self._file_bytes = 0
+            self._file_opened = time.monotonic()
+            fsync_dir(self.slot)
+        record = HEADER.pack(len(data), zlib.crc32(data)) + data
+        self._file.write(record)
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file_rows += rows
+        self._file_bytes += len(record)
+        with self._bytes_lock:
+            self.bytes += len(record)
+        if self._file_rows >= self.segment_rows or self._file_bytes >= self.segment_bytes:
+            return self._seal()
+        return False
+
+    def _seal_if_older(self, age_s: float) -> bool:
+        if self._file is not None and time.monotonic() - self._file_opened >= age_s:
+            return self._seal()
+        return False
+
+    def _seal(self) -> bool:
+        if self._file is None:
+            return False
+        self._file.close()
+        self._file_path.rename(self._file_path.with_suffix(SEALED))
+        fsync_dir(self.slot)
+        self._file = self._file_path = None
+        self._publish_gauges()
+        return True
