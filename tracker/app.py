@@ -129,7 +129,8 @@ def routes(settings: Settings) -> list[Route]:
     cors = Middleware(CORSMiddleware, allow_origins=origins, allow_methods=["POST"], allow_headers=["content-type"], max_age=86400)
     return [
         Route("/", index),
-        Route("/api/event", ingest.ingest, methods=["POST"], middleware=[cors]),
+        # OPTIONS is listed so CORS preflights reach the middleware, which answers them.
+        Route("/api/event", ingest.ingest, methods=["POST", "OPTIONS"], middleware=[cors]),
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
         Route("/metrics", health.metrics_endpoint),

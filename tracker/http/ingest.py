@@ -19,6 +19,8 @@ ACCEPTED_TYPES = ("application/json", "text/plain", "")  # text/plain: navigator
 
 
 async def ingest(request: Request) -> Response:
+    if request.method == "OPTIONS":  # not a CORS preflight (the middleware answers those)
+        return Response(status_code=204, headers={"Allow": "POST, OPTIONS"})
     tracker = request.app.state.tracker
     settings = tracker.settings
     received_at_ms = int(time.time() * 1000)
