@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import shutil
+import signal
 import sys
 from importlib.metadata import version as package_version
 
@@ -139,6 +140,10 @@ def serve(settings: Settings, args) -> int:
             f"See it (after ~{settings.flush_interval_s:g} s):  .venv/bin/python -m tracker events --site demo\n",
             flush=True,
         )
+        # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal: turn that into a
+        # normal exit so the owned embedded ClickHouse is stopped in order below.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
         if settings.workers > 1:
             uvicorn.run("tracker.app:create_app", factory=True, host=settings.host, port=settings.port,
                         workers=settings.workers, access_log=False, log_level="warning")
