@@ -49,12 +49,12 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("device", "LowCardinality(String)", "desktop, mobile or tablet"),
     ("props", "Map(LowCardinality(String), String)", "custom properties (numbers kept as text)"),
     ("transaction_id", "String", "order id of a purchase or refund"),
-    ("value", "Nullable(Decimal64(4))", "monetary value of the event"),
+    ("value", "Nullable(Decimal(18, 4))", "monetary value of the event"),
     ("currency", "LowCardinality(String)", "ISO 4217 code of value and prices"),
     ("items.item_id", "Array(String)", "items: id"),
     ("items.item_name", "Array(String)", "items: name"),
     ("items.item_category", "Array(String)", "items: category"),
-    ("items.price", "Array(Decimal64(4))", "items: unit price"),
+    ("items.price", "Array(Decimal(18, 4))", "items: unit price"),
     ("items.quantity", "Array(UInt32)", "items: quantity"),
 )
 
