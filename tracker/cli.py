@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     events = commands.add_parser("events", help="show the newest stored events of a site")
     events.add_argument("--site", default="demo")
     events.add_argument("--limit", type=int, default=20)
-    commands.add_parser("settings", help="list every TRACKER_* setting with its default")
+    settings_parser = commands.add_parser("settings", help="list every TRACKER_* setting with its default")
+    settings_parser.add_argument("--markdown", action="store_true", help="as the table in docs/operations.md")
     commands.add_parser("version", help="print the version")
     args = parser.parse_args(argv)
 
@@ -52,8 +53,10 @@ def version_command(settings: Settings, args) -> int:
 
 
 def settings_command(settings: Settings, args) -> int:
+    if args.markdown:
+        print("| setting | default | what it does |\n|---|---|---|")
     for name, default, doc in describe():
-        print(f"{name:<34} {default!r:<14} {doc}")
+        print(f"| `{name}` | `{default}` | {doc} |" if args.markdown else f"{name:<34} {default!r:<14} {doc}")
     return 0
 
 
