@@ -1,0 +1,24 @@
+"""Several uvicorn workers: each has its own spool slot, all events land once, /metrics sums the workers."""
+
+import httpx
+
+from tests.conftest import BROWSER_UA, count_rows, wait_for
+from tests.processes import start_tracker_process
+
+
+def test_two_workers_share_clickhouse_and_keep_separate_spools(tmp_path, clickhouse, database, ch):
+    env = {"TRACKER_CLICKHOUSE_URL": f"{clickhouse.url}/{database}", "TRACKER_WORKERS": "2", "TRACKER_FLUSH_INTERVAL_S": "0.2"}
+    tracker = start_tracker_process(tmp_path / "data", env)
+    try:
+        for i in range(60):
+            # A new connection each time, so the kernel spreads requests over both workers.
+            r = httpx.post(f"{tracker.base_url}/api/event", json={"site": "demo", "name": "page_view", "props": {"i": i}},
+                           headers={"user-agent": BROWSER_UA})
+            assert r.status_code == 202
+        assert wait_for(lambda: count_rows(ch), 60) == 60
+        assert sorted(p.name for p in (tmp_path / "data" / "spool").iterdir()) == ["slot-0", "slot-1"]
+        metrics = httpx.get(f"{tracker.base_url}/metrics").text
+        assert "tracker_events_accepted_total 60.0" in metrics
+    finally:
+        tracker.process.terminate()
+        tracker.process.wait(30)
