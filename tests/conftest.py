@@ -41,6 +41,8 @@ def make_settings(tmp_path: Path, clickhouse, database) -> Callable[..., Setting
             sites_refresh_s=0.2,
             spool_commit_interval_ms=0.5,
             shutdown_flush_deadline_s=5.0,
+            rate_limit_ip_per_s=0.0,  # tests post thousands of events from one address; test_ratelimit turns it on
+            rate_limit_site_per_s=0.0,
         )
         values.update(overrides)
         return Settings(**values)

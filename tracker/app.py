@@ -23,6 +23,7 @@ from tracker.http import health, ingest
 from tracker.http.responses import EXCEPTION_HANDLERS, json_response
 from tracker.http.timing import TimingMiddleware
 from tracker.ingest.pipeline import Pipeline
+from tracker.ingest.ratelimit import RateLimiter
 from tracker.ingest.salts import DailySalts
 from tracker.ingest.steps import RecentIds
 from tracker.sites import Site, SiteCache, add_site, get_site
@@ -41,6 +42,8 @@ class Tracker:
     target: Target
     spool: Spool
     pipeline: Pipeline
+    ip_limiter: RateLimiter
+    site_limiter: RateLimiter
     sites: SiteCache = field(default_factory=SiteCache)
     flusher: Flusher | None = None
     embedded: EmbeddedServer | None = None
@@ -86,7 +89,12 @@ async def start_tracker(settings: Settings) -> Tracker:
     )
     spam = frozenset(d.strip() for d in settings.spam_referrers.split(",") if d.strip())
     pipeline = Pipeline(DailySalts(settings.data_path / "salts"), RecentIds(settings.dedupe_cache_size), spam)
-    tracker = Tracker(settings, target, spool, pipeline, embedded=embedded)
+    tracker = Tracker(
+        settings, target, spool, pipeline,
+        ip_limiter=RateLimiter(settings.rate_limit_ip_per_s, settings.rate_limit_ip_burst),
+        site_limiter=RateLimiter(settings.rate_limit_site_per_s, settings.rate_limit_site_burst),
+        embedded=embedded,
+    )
     tracker.sites.refresh(connect(target))
     spool.start()
     tracker.flusher = Flusher(spool, target, settings.flush_interval_s)

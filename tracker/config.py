@@ -38,6 +38,11 @@ class Settings:
     sites_refresh_s: float = 5.0
     dedupe_cache_size: int = 100_000
     spam_referrers: str = ""
+    body_timeout_s: float = 10.0
+    rate_limit_ip_per_s: float = 200.0
+    rate_limit_ip_burst: float = 1000.0
+    rate_limit_site_per_s: float = 20_000.0
+    rate_limit_site_burst: float = 100_000.0
     log_level: str = "info"
 
     @classmethod
@@ -90,6 +95,11 @@ DOCS: dict[str, str] = {
     "sites_refresh_s": "How often each worker reloads the site list (so `site add` takes effect).",
     "dedupe_cache_size": "Recent event_ids remembered per worker to drop client resends.",
     "spam_referrers": "Extra comma-separated referrer domains whose traffic is dropped as spam.",
+    "body_timeout_s": "A request body not fully received within this time gets 408 (slow clients).",
+    "rate_limit_ip_per_s": "Events per second one client IP may send, per worker (0: no limit); 429 above.",
+    "rate_limit_ip_burst": "Events one client IP may send at once before its rate applies.",
+    "rate_limit_site_per_s": "Events per second one site may send, per worker (0: no limit); 429 above.",
+    "rate_limit_site_burst": "Events one site may send at once before its rate applies.",
     "log_level": "Log level: debug, info, warning or error.",
 }
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import math
 import time
+from collections import Counter
 
 import orjson
 from starlette.requests import Request
@@ -27,7 +30,7 @@ async def ingest(request: Request) -> Response:
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type not in ACCEPTED_TYPES:
         raise ApiError(415, "unsupported_media_type", f"send JSON as application/json or text/plain, not {content_type}")
-    body = await read_body(request, settings.max_body_bytes)
+    body = await read_body(request, settings.max_body_bytes, settings.body_timeout_s)
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -39,6 +42,8 @@ async def ingest(request: Request) -> Response:
     if not raw_events:
         raise ApiError(400, "no_events", "the request holds no events", [FieldError("events", "must not be empty")])
     metrics.EVENTS_RECEIVED.inc(len(raw_events))
+    ip = client_ip(request, settings)
+    limit(tracker.ip_limiter, ip, len(raw_events), "this client")
 
     clock = Clock(received_at_ms, settings.backfill_horizon_days * 86_400_000, sent_at)
     origin = request.headers.get("origin")
@@ -58,7 +63,9 @@ async def ingest(request: Request) -> Response:
         fields = [FieldError(**f) for r in rejected for f in r["fields"]]
         raise ApiError(400, "invalid_events", "no event in the request is valid", fields)
 
-    outcome = tracker.pipeline.run(valid, RequestInfo(client_ip(request, settings), request.headers.get("user-agent", ""), received_at_ms, origin))
+    for site_id, n in Counter(e.site for e in valid).items():
+        limit(tracker.site_limiter, site_id, n, f"site {site_id}")
+    outcome = tracker.pipeline.run(valid, RequestInfo(ip, request.headers.get("user-agent", ""), received_at_ms, origin))
     for reason, n in outcome.dropped.items():
         metrics.EVENTS_DROPPED.labels(reason).inc(n)
     try:
@@ -73,16 +80,33 @@ async def ingest(request: Request) -> Response:
     return json_response({"accepted": len(outcome.lines), "dropped": outcome.dropped, "rejected": rejected}, 202)
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, max_bytes: int, timeout_s: float) -> bytes:
+    if request.headers.get("content-encoding", "identity").lower() != "identity":
+        # Compressed bodies are refused outright: no decompression bombs to defuse.
+        raise ApiError(415, "unsupported_media_type", "send the body uncompressed (no Content-Encoding)")
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "payload_too_large", f"the body is larger than {limit} bytes")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise ApiError(413, "payload_too_large", f"the body is larger than {max_bytes} bytes")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise ApiError(413, "payload_too_large", f"the body is larger than {limit} bytes")
+    try:
+        async with asyncio.timeout(timeout_s):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise ApiError(413, "payload_too_large", f"the body is larger than {max_bytes} bytes")
+    except TimeoutError:
+        raise ApiError(408, "request_timeout", f"the body did not arrive within {timeout_s:g} s") from None
     return bytes(body)
+
+
+def limit(limiter, key: str, cost: int, who: str) -> None:
+    wait = limiter.take(key, cost)
+    if wait:
+        metrics.EVENTS_REJECTED.labels("rate_limited").inc(cost)
+        raise ApiError(
+            429, "rate_limited", f"{who} sends events faster than allowed; retry later",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
 
 
 def unpack(data) -> tuple[list, str | None, int | None]:
