@@ -4,13 +4,27 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip -q --disable-pip-version-check
 
-.PHONY: run test install install-test lint clean
+.PHONY: run test install install-test lint clean snippet chromium
 
 run: install ## set up and serve the tracker on http://127.0.0.1:8000 with an embedded ClickHouse
 	$(PY) -m tracker serve
 
-test: install-test ## set up and run the test suite
+test: install-test snippet chromium ## set up and run the test suite
 	$(PY) -m pytest
+
+# The tag is built from js-snippet/src with pinned npm packages (package-lock.json) and the result,
+# js-snippet/dist/t.js, is committed: `make run` serves it without node; `make test` rebuilds it
+# first so the tests always exercise the current source.
+snippet: js-snippet/node_modules/.installed ## build js-snippet/dist/t.js
+	cd js-snippet && npm run --silent build
+
+js-snippet/node_modules/.installed: js-snippet/package-lock.json
+	cd js-snippet && npm ci --no-audit --no-fund
+	touch $@
+
+# The browser tests drive Debian's chromium through Playwright (no browser download).
+chromium:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
