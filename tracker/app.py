@@ -18,15 +18,14 @@ from tracker.clickhouse.client import Target, connect, resolve
 from tracker.clickhouse.embedded import EmbeddedServer
 from tracker.clickhouse.migrate import migrate
 from tracker.config import Settings
-from tracker.dedupe import SeenIds
 from tracker.flusher import Flusher
 from tracker.http import health, ingest
-from tracker.http import pages, snippet
 from tracker.http.responses import EXCEPTION_HANDLERS, json_response
 from tracker.http.timing import TimingMiddleware
 from tracker.ingest.pipeline import Pipeline
 from tracker.ingest.ratelimit import RateLimiter
 from tracker.ingest.salts import DailySalts
+from tracker.ingest.steps import RecentIds
 from tracker.sites import Site, SiteCache, add_site, get_site
 from tracker.spool import Spool
 
@@ -87,10 +86,9 @@ async def start_tracker(settings: Settings) -> Tracker:
         segment_rows=settings.flush_max_rows,
         segment_bytes=settings.flush_max_bytes,
         commit_interval_s=settings.spool_commit_interval_ms / 1000,
-        seen=SeenIds(settings.data_path / "dedupe.sqlite", settings.dedupe_horizon_h * 3600),
     )
     spam = frozenset(d.strip() for d in settings.spam_referrers.split(",") if d.strip())
-    pipeline = Pipeline(DailySalts(settings.data_path / "salts"), spam)
+    pipeline = Pipeline(DailySalts(settings.data_path / "salts"), RecentIds(settings.dedupe_cache_size), spam)
     tracker = Tracker(
         settings, target, spool, pipeline,
         ip_limiter=RateLimiter(settings.rate_limit_ip_per_s, settings.rate_limit_ip_burst),
@@ -129,8 +127,6 @@ async def index(request: Request):
                 "health": "GET /healthz",
                 "ready": "GET /readyz",
                 "metrics": "GET /metrics",
-                "snippet": "GET /js/t.js",
-                "demo": "GET /demo",
             },
         }
     )
@@ -146,9 +142,6 @@ def routes(settings: Settings) -> list[Route]:
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
         Route("/metrics", health.metrics_endpoint),
-        Route("/js/t.js", snippet.tracker_js, methods=["GET", "HEAD"]),
-        Route("/demo", pages.demo_shop),
-        Route("/demo/{path:path}", pages.demo_shop),
     ]
 
 

@@ -36,7 +36,7 @@ class Settings:
     shutdown_flush_deadline_s: float = 10.0
     retention_days: int = 730
     sites_refresh_s: float = 5.0
-    dedupe_horizon_h: float = 24.0
+    dedupe_cache_size: int = 100_000
     spam_referrers: str = ""
     body_timeout_s: float = 10.0
     rate_limit_ip_per_s: float = 200.0
@@ -93,7 +93,7 @@ DOCS: dict[str, str] = {
     "shutdown_flush_deadline_s": "On shutdown, how long to keep flushing before leaving the rest in the spool.",
     "retention_days": "Events older than this are deleted by ClickHouse TTL.",
     "sites_refresh_s": "How often each worker reloads the site list (so `site add` takes effect).",
-    "dedupe_horizon_h": "A client event_id seen within this many hours is dropped as a duplicate (all workers share the list).",
+    "dedupe_cache_size": "Recent event_ids remembered per worker to drop client resends.",
     "spam_referrers": "Extra comma-separated referrer domains whose traffic is dropped as spam.",
     "body_timeout_s": "A request body not fully received within this time gets 408 (slow clients).",
     "rate_limit_ip_per_s": "Events per second one client IP may send, per worker (0: no limit); 429 above.",

@@ -27,7 +27,6 @@ from itertools import count
 from pathlib import Path
 
 from tracker import metrics
-from tracker.dedupe import SeenIds
 
 log = logging.getLogger("tracker.spool")
 
@@ -114,10 +113,8 @@ class Spool:
         segment_rows: int,
         segment_bytes: int,
         commit_interval_s: float,
-        seen: SeenIds | None = None,
     ) -> None:
         self.root = Path(root)
-        self.seen = seen
         self.max_bytes = max_bytes
         self.segment_rows = segment_rows
         self.segment_bytes = segment_bytes
@@ -135,9 +132,9 @@ class Spool:
         self._file_opened = 0.0
         # Owned by the event loop:
         self._pending: list[bytes] = []
-        self._pending_ids: list[str | None] = []
+        self._pending_rows = 0
         self._pending_bytes = 0
-        self._waiters: list[tuple[asyncio.Future, int, int]] = []  # (future, first line, end line)
+        self._waiters: list[asyncio.Future] = []
         self._wake: asyncio.Event | None = None
         self._committer: asyncio.Task | None = None
         self.sealed = asyncio.Event()  # set when a segment is ready for the flusher
@@ -162,26 +159,21 @@ class Spool:
         if sealed_segments(self.slot):
             self.sealed.set()
 
-    async def append(self, lines: list[bytes], ids: list[str | None] | None = None) -> int:
-        """Return once `lines` (JSON lines, each ending in a newline) are fsynced; SpoolFull when over the limit.
-
-        `ids` are the lines' client event_ids (None: nothing to de-duplicate). Lines whose id was
-        acknowledged before, within the dedupe horizon, are not written; their number is returned.
-        """
+    async def append(self, lines: list[bytes]) -> None:
+        """Return once `lines` (JSON lines, each ending in a newline) are fsynced; SpoolFull when over the limit."""
         if not lines:
-            return 0
+            return
         size = sum(map(len, lines))
         if self.bytes + self._pending_bytes + size > self.max_bytes:
             metrics.SPOOL_FULL.inc()
             raise SpoolFull(f"spool holds {self.bytes} bytes, limit {self.max_bytes}")
         waiter = self._loop.create_future()
-        first = len(self._pending)
         self._pending.extend(lines)
-        self._pending_ids.extend(ids if ids is not None else [None] * len(lines))
+        self._pending_rows += len(lines)
         self._pending_bytes += size
-        self._waiters.append((waiter, first, len(self._pending)))
+        self._waiters.append(waiter)
         self._wake.set()
-        return await asyncio.shield(waiter)  # a client that hangs up does not undo the write
+        await asyncio.shield(waiter)  # a client that hangs up does not undo the write
 
     async def _commit_loop(self) -> None:
         while True:
@@ -194,19 +186,19 @@ class Spool:
     async def _commit_pending(self) -> None:
         if not self._waiters:
             return
-        lines, ids, waiters = self._pending, self._pending_ids, self._waiters
-        self._pending, self._pending_ids, self._pending_bytes, self._waiters = [], [], 0, []
+        data, rows, waiters = b"".join(self._pending), self._pending_rows, self._waiters
+        self._pending, self._pending_rows, self._pending_bytes, self._waiters = [], 0, 0, []
         try:
-            duplicate, sealed = await self._loop.run_in_executor(self._io, self._commit, lines, ids)
+            sealed = await self._loop.run_in_executor(self._io, self._write, data, rows)
         except BaseException as exc:  # noqa: BLE001 - every waiter must hear about it
             log.error("spool write failed", exc_info=exc)
-            for w, _, _ in waiters:
+            for w in waiters:
                 if not w.done():
                     w.set_exception(OSError(f"spool write failed: {exc}"))
             return
-        for w, first, end in waiters:
+        for w in waiters:
             if not w.done():
-                w.set_result(sum(duplicate[first:end]))
+                w.set_result(None)
         if sealed:
             self.sealed.set()
 
@@ -225,8 +217,6 @@ class Spool:
             await self._commit_pending()
         await self._loop.run_in_executor(self._io, self._seal)
         self._io.shutdown(wait=True)
-        if self.seen:
-            self.seen.close()
 
     def release(self) -> None:
         self._lock.close()
@@ -247,25 +237,6 @@ class Spool:
         metrics.SPOOL_SEGMENTS.set(len(self.segments()))
 
     # -- io-thread side ----------------------------------------------------------------------
-
-    def _commit(self, lines: list[bytes], ids: list[str | None]) -> tuple[list[bool], bool]:
-        """Drop lines whose id was seen, write and fsync the rest; (duplicate flag per line, sealed?)."""
-        claimed = [i for i in ids if i is not None]
-        seen = self.seen.claim(claimed) if self.seen and claimed else set()
-        duplicate, in_group = [], set()
-        for event_id in ids:
-            dup = event_id is not None and (event_id in seen or event_id in in_group)
-            duplicate.append(dup)
-            if event_id is not None:
-                in_group.add(event_id)
-        keep = [line for line, dup in zip(lines, duplicate) if not dup]
-        try:
-            sealed = self._write(b"".join(keep), len(keep)) if keep else False
-        except BaseException:
-            if self.seen and claimed:
-                self.seen.release([i for i in claimed if i not in seen])
-            raise
-        return duplicate, sealed
 
     def _write(self, data: bytes, rows: int) -> bool:
         if self._file is None:

@@ -69,18 +69,15 @@ async def ingest(request: Request) -> Response:
     for reason, n in outcome.dropped.items():
         metrics.EVENTS_DROPPED.labels(reason).inc(n)
     try:
-        duplicates = await tracker.spool.append(outcome.lines, outcome.event_ids)
+        await tracker.spool.append(outcome.lines)
     except SpoolFull:
         raise ApiError(
             503, "spool_full", "the tracker cannot store more events right now; retry later",
             headers={"Retry-After": str(settings.spool_retry_after_s)},
         ) from None
-    if duplicates:
-        outcome.dropped["duplicate"] = outcome.dropped.get("duplicate", 0) + duplicates
-        metrics.EVENTS_DROPPED.labels("duplicate").inc(duplicates)
-    accepted = len(outcome.lines) - duplicates
-    metrics.EVENTS_ACCEPTED.inc(accepted)
-    return json_response({"accepted": accepted, "dropped": outcome.dropped, "rejected": rejected}, 202)
+    tracker.pipeline.recent.remember(outcome.event_ids)
+    metrics.EVENTS_ACCEPTED.inc(len(outcome.lines))
+    return json_response({"accepted": len(outcome.lines), "dropped": outcome.dropped, "rejected": rejected}, 202)
 
 
 async def read_body(request: Request, max_bytes: int, timeout_s: float) -> bytes:

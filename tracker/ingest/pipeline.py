@@ -24,15 +24,16 @@ Step = Callable[[Event, RequestInfo, dict], "str | None"]
 @dataclass
 class Outcome:
     lines: list[bytes]
-    event_ids: list[str | None]  # the client's event_id per line; None where the tracker made one up
+    event_ids: list[str]
     dropped: dict[str, int]
 
 
 class Pipeline:
-    def __init__(self, salts: DailySalts, spam_referrers: frozenset[str]) -> None:
-        # Resends across requests are dropped later, at the spool's group commit (tracker/dedupe.py).
+    def __init__(self, salts: DailySalts, recent: steps.RecentIds, spam_referrers: frozenset[str]) -> None:
+        self.recent = recent
         self.steps: list[tuple[str, Step]] = [
             ("bot_filter", steps.bot_filter),
+            ("dedupe", steps.make_dedupe(recent)),
             ("referrer", steps.make_referrer(steps.SPAM_REFERRERS | spam_referrers)),
             ("visitor_id", steps.make_visitor_id(salts)),
         ]
@@ -52,7 +53,7 @@ class Pipeline:
                 continue
             in_request.add(event.event_id)
             outcome.lines.append(encode_row(event, request, row))
-            outcome.event_ids.append(event.event_id if event.client_event_id else None)
+            outcome.event_ids.append(event.event_id)
         return outcome
 
 

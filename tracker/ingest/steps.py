@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -24,12 +25,36 @@ class RequestInfo:
     origin: str | None = None
 
 
+class RecentIds:
+    """Event ids acknowledged lately (bounded, oldest forgotten first), to drop client resends."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def __contains__(self, event_id: str) -> bool:
+        return event_id in self._ids
+
+    def remember(self, event_ids: list[str]) -> None:
+        for event_id in event_ids:
+            self._ids[event_id] = None
+        while len(self._ids) > self.size:
+            self._ids.popitem(last=False)
+
+
 def bot_filter(event: Event, request: RequestInfo, row: dict) -> str | None:
     agent = useragent.describe(request.user_agent)
     if agent.is_bot:
         return "bot"
     row.update(browser=agent.browser, browser_version=agent.browser_version, os=agent.os, device=agent.device)
     return None
+
+
+def make_dedupe(recent: RecentIds):
+    def dedupe(event: Event, request: RequestInfo, row: dict) -> str | None:
+        return "duplicate" if event.event_id in recent else None
+
+    return dedupe
 
 
 def make_referrer(spam: frozenset[str]):
