@@ -19,7 +19,7 @@ from tracker.clickhouse.embedded import EmbeddedServer
 from tracker.clickhouse.migrate import migrate
 from tracker.config import Settings
 from tracker.flusher import Flusher
-from tracker.http import health, ingest
+from tracker.http import health, ingest, pages, snippet
 from tracker.http.responses import EXCEPTION_HANDLERS, json_response
 from tracker.http.timing import TimingMiddleware
 from tracker.ingest.pipeline import Pipeline
@@ -127,6 +127,8 @@ async def index(request: Request):
                 "health": "GET /healthz",
                 "ready": "GET /readyz",
                 "metrics": "GET /metrics",
+                "snippet": "GET /js/t.js",
+                "demo": "GET /demo",
             },
         }
     )
@@ -142,6 +144,9 @@ def routes(settings: Settings) -> list[Route]:
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
         Route("/metrics", health.metrics_endpoint),
+        Route("/js/t.js", snippet.tracker_js, methods=["GET", "HEAD"]),
+        Route("/demo", pages.demo_shop),
+        Route("/demo/{path:path}", pages.demo_shop),
     ]
 
 
