@@ -27,7 +27,7 @@ class Settings:
     backfill_horizon_days: int = 30
     cors_origins: str = "*"
     trust_proxy_headers: bool = False
-    spool_commit_interval_ms: float = 2.0
+    spool_commit_interval_ms: float = 0.0
     spool_max_bytes: int = 1024 * 1024 * 1024
     spool_retry_after_s: int = 5
     flush_interval_s: float = 2.0
@@ -84,7 +84,7 @@ DOCS: dict[str, str] = {
     "backfill_horizon_days": "Events older than this many days are rejected.",
     "cors_origins": "Comma-separated origins allowed to send events from a browser; `*` allows any.",
     "trust_proxy_headers": "Take the client IP from X-Forwarded-For (only behind a trusted proxy).",
-    "spool_commit_interval_ms": "Group-commit window: appends within it share one fsync.",
+    "spool_commit_interval_ms": "Extra wait before each spool fsync so more requests share it; 0: commit as soon as the previous fsync ends (requests arriving meanwhile share the next).",
     "spool_max_bytes": "Spool size limit; past it ingest answers 503 with Retry-After.",
     "spool_retry_after_s": "Retry-After seconds sent with 503 when the spool is full.",
     "flush_interval_s": "Longest time an event waits in the spool before it is sent to ClickHouse.",
