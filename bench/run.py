@@ -1,0 +1,161 @@
+"""`make bench`: the tracker's speed and memory, each figure next to a baseline measured in the same run.
+
+These machines have 2 cores and are noisy, so ratios (tracker / baseline, same run, same settings)
+are what to compare across commits; absolute numbers are printed for information. Everything runs
+on loopback with bounded durations. Results also go to bench/results.json.
+
+    python bench/run.py [--seconds 10] [--soak-seconds 300] [--funnel-events 10000000] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import harness  # noqa: E402
+from bench.flush import measure_flush  # noqa: E402
+from bench.funnel import measure_funnel  # noqa: E402
+from tracker.clickhouse import embedded  # noqa: E402
+from tracker.clickhouse.client import Target, connect  # noqa: E402
+
+ROOT = harness.ROOT
+WORKERS = 2  # the tracker uses both cores, as in production on this machine size
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="duration of each load run")
+    parser.add_argument("--connections", type=int, default=128, help="concurrent connections of the load generator")
+    parser.add_argument("--soak-seconds", type=float, default=300.0, help="duration of the memory soak")
+    parser.add_argument("--funnel-events", type=int, default=10_000_000, help="events generated for the funnel benchmark")
+    parser.add_argument("--quick", action="store_true", help="short runs (smoke test of the harness)")
+    args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.soak_seconds, args.funnel_events = 3.0, 10.0, 200_000
+
+    results: dict = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "args": vars(args)}
+    rows: list[tuple[str, str, str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="funnelhouse-bench-") as tmp:
+        tmp = Path(tmp)
+        say("starting the embedded ClickHouse")
+        clickhouse = embedded.start(tmp / "clickhouse")
+        try:
+            run_ingest(args, tmp, clickhouse, results, rows)
+            say("flush: spool segments through the flusher vs raw clickhouse-connect inserts")
+            flush = measure_flush(Target("127.0.0.1", clickhouse.port, database="bench_flush"), tmp / "flush")
+            results["flush"] = flush
+            rows.append(("flush rows/s", f"{flush['flusher_rows_per_s']:,.0f}", f"{flush['raw_rows_per_s']:,.0f} raw insert",
+                         ratio(flush["flusher_rows_per_s"], flush["raw_rows_per_s"], 0.70)))
+            say(f"funnel: generating {args.funnel_events:,} events")
+            funnel = measure_funnel(tmp, clickhouse, args.funnel_events)
+            results["funnel"] = funnel
+            if funnel.get("endpoint_ms") is not None:
+                rows.append(("funnel over all events (ms)", f"{funnel['endpoint_ms']:.0f}", f"{funnel['raw_ms']:.0f} raw SQL",
+                             ratio(funnel["raw_ms"], funnel["endpoint_ms"], 1 / 1.3)))
+                rows.append(("single-site 30-day funnel (ms)", f"{funnel['site_30d_endpoint_ms']:.0f}", "target < 100", ok(funnel["site_30d_endpoint_ms"] < 100)))
+                rows.append(("abandoned carts endpoint (ms)", f"{funnel['abandoned_ms']:.0f}", "", ""))
+            else:
+                rows.append(("funnel", "not measured", funnel.get("reason", ""), ""))
+        finally:
+            clickhouse.stop()
+
+    snippet = ROOT / "js-snippet" / "dist" / "t.js"
+    if snippet.exists():
+        size = len(gzip.compress(snippet.read_bytes(), 9))
+        results["snippet_gzip_bytes"] = size
+        rows.append(("snippet gzipped bytes", str(size), "target <= 2000", ok(size <= 2000)))
+
+    print_table(rows)
+    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2))
+    print(f"\nwritten to {ROOT / 'bench' / 'results.json'}")
+    return 0
+
+
+def run_ingest(args, tmp: Path, clickhouse, results: dict, rows: list) -> None:
+    say(f"ingest baseline: bare Starlette endpoint, {WORKERS} workers, {args.seconds:g} s")
+    bare = harness.start_bare(WORKERS)
+    try:
+        harness.wrk(bare.url, 2, args.connections)  # warm-up
+        base = harness.wrk(bare.url, args.seconds, args.connections)
+    finally:
+        bare.stop()
+    say(f"ingest: tracker, {WORKERS} workers")
+    database = "bench_ingest"
+    tracker = harness.start_tracker(tmp / "tracker", f"{clickhouse.url}/{database}", WORKERS, tmp / "tracker.log")
+    ch = connect(Target("127.0.0.1", clickhouse.port, database=database))
+    try:
+        harness.wrk(tracker.url, 2, args.connections)  # warm-up
+        single = harness.wrk(tracker.url, args.seconds, args.connections)
+        results["ingest_single"] = {"tracker": vars(single), "bare": vars(base)}
+        rows.append(("single-event ingest req/s", f"{single.requests_per_s:,.0f}", f"{base.requests_per_s:,.0f} bare Starlette",
+                     ratio(single.requests_per_s, base.requests_per_s, 0.80)))
+        rows.append(("single-event p50 / p99 ms", f"{single.p50_ms:.1f} / {single.p99_ms:.1f}", f"{base.p50_ms:.1f} / {base.p99_ms:.1f} bare", ""))
+        rows.append(("single-event >= 25k events/s", f"{single.requests_per_s:,.0f}", "target 25,000", ok(single.requests_per_s >= 25_000)))
+        rss_warm = tracker.rss_mb()
+
+        for batch in (20, 200):
+            say(f"ingest: batches of {batch}, end to end into ClickHouse")
+            before = count(ch)
+            started = time.monotonic()
+            run = harness.wrk(tracker.url, args.seconds, max(8, args.connections // 4), batch=batch)
+            acknowledged = (run.requests - run.non_2xx) * batch
+            wait_count(ch, before + acknowledged, timeout=120)
+            elapsed = time.monotonic() - started
+            per_s = acknowledged / elapsed
+            results[f"ingest_batch_{batch}"] = {"wrk": vars(run), "acknowledged": acknowledged, "end_to_end_events_per_s": per_s}
+            target = "target 150,000" if batch == 20 else ""
+            rows.append((f"batch {batch}: events/s end to end", f"{per_s:,.0f}", target, ok(per_s >= 150_000) if batch == 20 else ""))
+            rows.append((f"batch {batch}: p50 / p99 ms (full load)", f"{run.p50_ms:.1f} / {run.p99_ms:.1f}", "", ""))
+
+        say(f"memory: {args.soak_seconds:g} s soak with batches of 20")
+        rss_start = tracker.rss_mb()
+        soak = harness.wrk(tracker.url, args.soak_seconds, max(8, args.connections // 4), batch=20)
+        rss_end = tracker.rss_mb()
+        growth = (rss_end - rss_start) / rss_start
+        results["memory"] = {"rss_after_warmup_mb": rss_warm, "rss_soak_start_mb": rss_start, "rss_soak_end_mb": rss_end,
+                             "growth": growth, "soak_requests": soak.requests}
+        rows.append(("RSS MB soak start -> end", f"{rss_start:.0f} -> {rss_end:.0f}", f"{growth:+.1%} (target within 10%)", ok(abs(growth) <= 0.10)))
+    finally:
+        tracker.stop()
+
+
+def count(ch) -> int:
+    return ch.query("SELECT count() FROM events").result_rows[0][0]
+
+
+def wait_count(ch, expected: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while count(ch) < expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def ratio(value: float, baseline: float, target: float) -> str:
+    r = value / baseline if baseline else 0.0
+    return f"ratio {r:.2f} (target >= {target:.2f}) {'PASS' if r >= target else 'MISS'}"
+
+
+def ok(passed: bool) -> str:
+    return "PASS" if passed else "MISS"
+
+
+def say(message: str) -> None:
+    print(f"[bench] {message}", flush=True)
+
+
+def print_table(rows: list[tuple[str, str, str, str]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    print()
+    for r in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
