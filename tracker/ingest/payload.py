@@ -27,6 +27,7 @@ MAX_QUANTITY = 1_000_000
 
 _NAME = re.compile(r"^[A-Za-z0-9_.:\- ]+$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+_CANONICAL_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 EVENT_FIELDS = frozenset(
     {
@@ -183,6 +184,8 @@ def _event_id(raw: dict, errors: _Errors) -> str:
     if value is None:
         return str(uuid.uuid4())
     if isinstance(value, str):
+        if _CANONICAL_UUID.match(value):  # what crypto.randomUUID() sends: no need to re-parse
+            return value
         try:
             return str(uuid.UUID(value))
         except ValueError:

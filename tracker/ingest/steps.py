@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from tracker.ingest import sources, useragent
@@ -58,26 +59,27 @@ def make_dedupe(recent: RecentIds):
 
 
 def make_referrer(spam: frozenset[str]):
-    def referrer(event: Event, request: RequestInfo, row: dict) -> str | None:
-        page = urlsplit(event.url) if event.url else None
+    @lru_cache(maxsize=16384)  # a shop's pages and referrers repeat; parsing them is most of this step
+    def describe(page_url: str, referrer_url: str) -> dict | None:
+        page = urlsplit(page_url) if page_url else None
         hostname = (page.hostname or "") if page else ""
-        ref = urlsplit(event.referrer) if event.referrer else None
+        ref = urlsplit(referrer_url) if referrer_url else None
         ref_host = (ref.hostname or "") if ref else ""
         if ref_host and sources.strip_www(ref_host) in spam:
-            return "referrer_spam"
+            return None
         if ref_host and sources.strip_www(ref_host) == sources.strip_www(hostname):
             ref_host = ""  # a self-referral is navigation inside the shop, not a source
         src = sources.classify(page.query if page else "", ref_host)
-        url, path = event.url, (page.path or "/") if page else ""
+        url, path = page_url, (page.path or "/") if page else ""
         if page and page.fragment.startswith("/"):
             path += "#" + page.fragment  # a hash-routed single-page shop: the fragment is the page
         elif page and page.fragment:
             url = url.split("#", 1)[0]
-        row.update(
+        return dict(
             url=url,
             hostname=hostname,
             path=path,
-            referrer=event.referrer if ref_host else "",
+            referrer=referrer_url if ref_host else "",
             referrer_host=ref_host,
             source=src.source,
             medium=src.medium,
@@ -85,6 +87,12 @@ def make_referrer(spam: frozenset[str]):
             utm_term=src.term,
             utm_content=src.content,
         )
+
+    def referrer(event: Event, request: RequestInfo, row: dict) -> str | None:
+        fields = describe(event.url, event.referrer)
+        if fields is None:
+            return "referrer_spam"
+        row.update(fields)
         return None
 
     return referrer
