@@ -53,3 +53,24 @@ def test_a_slow_body_times_out_with_408(tmp_path, clickhouse, database):
     finally:
         tracker.process.terminate()
         tracker.process.wait(30)
+
+
+def test_full_spool_answers_503_and_keeps_what_it_acknowledged(make_settings, ch):
+    # Flushing is held back (interval of an hour), so the spool only grows.
+    settings = make_settings(spool_max_bytes=3000, flush_interval_s=3600)
+    acknowledged = 0
+    with TestClient(create_app(settings), headers={"user-agent": BROWSER_UA}) as client:
+        for _ in range(50):
+            r = client.post("/api/event", json={"site": "demo", "name": "page_view", "url": "https://shop.example/"})
+            if r.status_code == 503:
+                break
+            assert r.status_code == 202
+            acknowledged += r.json()["accepted"]
+        assert r.status_code == 503
+        assert r.json()["error"]["code"] == "spool_full"
+        assert r.headers["retry-after"] == str(settings.spool_retry_after_s)
+        assert client.get("/readyz").status_code == 503
+        assert "tracker_spool_full_total" in client.get("/metrics").text
+    # Shutdown flushes the spool: every acknowledged event is stored.
+    assert acknowledged > 0
+    assert ch.query("SELECT count() FROM events").result_rows[0][0] == acknowledged

@@ -122,6 +122,7 @@ class Spool:
         self.slot, self._lock = self._claim_slot()
         seal_leftovers(self.slot)
         self._bytes_lock = threading.Lock()
+        self.refusing = False  # set when an append was refused for lack of room, until a flush frees some
         self.bytes = sum(s.path.stat().st_size for s in sealed_segments(self.slot))
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool-io")
         # Owned by the io thread only:
@@ -165,6 +166,7 @@ class Spool:
             return
         size = sum(map(len, lines))
         if self.bytes + self._pending_bytes + size > self.max_bytes:
+            self.refusing = True
             metrics.SPOOL_FULL.inc()
             raise SpoolFull(f"spool holds {self.bytes} bytes, limit {self.max_bytes}")
         waiter = self._loop.create_future()
@@ -230,6 +232,7 @@ class Spool:
         segment.path.unlink()
         with self._bytes_lock:
             self.bytes -= size
+        self.refusing = False
         self._publish_gauges()
 
     def _publish_gauges(self) -> None:

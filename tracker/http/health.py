@@ -20,7 +20,7 @@ async def readyz(request: Request) -> Response:
     tracker = request.app.state.tracker
     clickhouse = await tracker.clickhouse_reachable()
     spool = tracker.spool
-    spool_ok = os.access(spool.slot, os.W_OK) and spool.bytes < spool.max_bytes
+    spool_ok = os.access(spool.slot, os.W_OK) and not spool.refusing
     checks = {"clickhouse": "ok" if clickhouse else "unreachable", "spool": "ok" if spool_ok else "full or not writable"}
     ready = clickhouse and spool_ok
     return json_response({"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503)
