@@ -22,3 +22,23 @@ def test_two_workers_share_clickhouse_and_keep_separate_spools(tmp_path, clickho
     finally:
         tracker.process.terminate()
         tracker.process.wait(30)
+
+
+def test_a_resend_reaching_the_other_worker_is_still_dropped(tmp_path, clickhouse, database, ch):
+    import time
+    import uuid
+
+    env = {"TRACKER_CLICKHOUSE_URL": f"{clickhouse.url}/{database}", "TRACKER_WORKERS": "2", "TRACKER_FLUSH_INTERVAL_S": "0.2"}
+    tracker = start_tracker_process(tmp_path / "data", env)
+    try:
+        batches = [{"site": "demo", "events": [{"name": "page_view", "event_id": str(uuid.uuid4())}]} for _ in range(40)]
+        for batch in batches:  # a new connection per request: the kernel spreads them over both workers
+            assert httpx.post(f"{tracker.base_url}/api/event", json=batch, headers={"user-agent": BROWSER_UA}).json()["accepted"] == 1
+        time.sleep(1)  # the workers share acknowledged ids a few times a second
+        for batch in batches:
+            again = httpx.post(f"{tracker.base_url}/api/event", json=batch, headers={"user-agent": BROWSER_UA}).json()
+            assert again == {"accepted": 0, "dropped": {"duplicate": 1}, "rejected": []}
+        assert wait_for(lambda: count_rows(ch), 40) == 40
+    finally:
+        tracker.process.terminate()
+        tracker.process.wait(30)

@@ -17,6 +17,7 @@ from tracker.clickhouse.client import Target, connect, resolve
 from tracker.clickhouse.embedded import EmbeddedServer
 from tracker.clickhouse.migrate import migrate
 from tracker.config import Settings
+from tracker.dedupe import RecentIds
 from tracker.flusher import Flusher
 from tracker.http import health, ingest, pages, snippet
 from tracker.http.responses import EXCEPTION_HANDLERS, json_response
@@ -24,13 +25,13 @@ from tracker.http.timing import TimingMiddleware
 from tracker.ingest.pipeline import Pipeline
 from tracker.ingest.ratelimit import RateLimiter
 from tracker.ingest.salts import DailySalts
-from tracker.ingest.steps import RecentIds
 from tracker.sites import Site, SiteCache, add_site, get_site
 from tracker.spool import Spool
 
 log = logging.getLogger("tracker.app")
 
 DEMO_SITE = Site("demo", "Demo shop")
+DEDUPE_SYNC_S = 0.2  # how soon one worker learns the event_ids another acknowledged
 
 
 @dataclass
@@ -56,6 +57,15 @@ class Tracker:
                 return False
 
         return await asyncio.to_thread(ping)
+
+    async def share_event_ids_forever(self) -> None:
+        # In the event loop, not a thread: the handlers read the same sets.
+        while True:
+            await asyncio.sleep(DEDUPE_SYNC_S)
+            try:
+                self.pipeline.recent.sync()
+            except OSError as exc:
+                log.warning("event id log sync failed", extra={"cause": str(exc)[:300]})
 
     async def refresh_sites_forever(self) -> None:
         while True:
@@ -87,7 +97,9 @@ async def start_tracker(settings: Settings) -> Tracker:
         commit_interval_s=settings.spool_commit_interval_ms / 1000,
     )
     spam = frozenset(d.strip() for d in settings.spam_referrers.split(",") if d.strip())
-    pipeline = Pipeline(DailySalts(settings.data_path / "salts"), RecentIds(settings.dedupe_cache_size), spam)
+    recent = RecentIds(settings.spool_path, spool.slot, settings.dedupe_horizon_h * 3600, settings.dedupe_max_ids)
+    recent.load()
+    pipeline = Pipeline(DailySalts(settings.data_path / "salts"), recent, spam)
     tracker = Tracker(
         settings, target, spool, pipeline,
         ip_limiter=RateLimiter(settings.rate_limit_ip_per_s, settings.rate_limit_ip_burst),
@@ -99,6 +111,7 @@ async def start_tracker(settings: Settings) -> Tracker:
     tracker.flusher = Flusher(spool, target, settings.flush_interval_s)
     tracker.flusher.start()
     tracker.tasks.append(asyncio.create_task(tracker.refresh_sites_forever(), name="sites-refresh"))
+    tracker.tasks.append(asyncio.create_task(tracker.share_event_ids_forever(), name="dedupe-sync"))
     log.info(
         "tracker started",
         extra={"clickhouse": target.display(), "embedded": settings.embedded, "spool": str(spool.slot)},
@@ -110,6 +123,7 @@ async def stop_tracker(tracker: Tracker) -> None:
     for task in tracker.tasks:
         task.cancel()
     await tracker.spool.close()
+    tracker.pipeline.recent.sync()  # write the last acknowledged ids for the next start
     await tracker.flusher.stop(tracker.settings.shutdown_flush_deadline_s)
     tracker.spool.release()
     if tracker.embedded:

@@ -36,7 +36,8 @@ class Settings:
     shutdown_flush_deadline_s: float = 10.0
     retention_days: int = 730
     sites_refresh_s: float = 5.0
-    dedupe_cache_size: int = 100_000
+    dedupe_horizon_h: float = 24.0
+    dedupe_max_ids: int = 2_000_000
     spam_referrers: str = ""
     body_timeout_s: float = 10.0
     rate_limit_ip_per_s: float = 200.0
@@ -93,7 +94,8 @@ DOCS: dict[str, str] = {
     "shutdown_flush_deadline_s": "On shutdown, how long to keep flushing before leaving the rest in the spool.",
     "retention_days": "Events older than this are deleted by ClickHouse TTL.",
     "sites_refresh_s": "How often each worker reloads the site list (so `site add` takes effect).",
-    "dedupe_cache_size": "Recent event_ids remembered per worker to drop client resends.",
+    "dedupe_horizon_h": "A client event_id acknowledged within this many hours, by any worker, is dropped as a duplicate.",
+    "dedupe_max_ids": "Most event_ids each worker remembers (about 60 bytes each); past it the oldest hour is forgotten early.",
     "spam_referrers": "Extra comma-separated referrer domains whose traffic is dropped as spam.",
     "body_timeout_s": "A request body not fully received within this time gets 408 (slow clients).",
     "rate_limit_ip_per_s": "Events per second one client IP may send, per worker (0: no limit); 429 above.",

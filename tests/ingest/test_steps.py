@@ -2,7 +2,8 @@ from tracker.ingest import sources, useragent
 from tracker.ingest.payload import Clock, parse_event
 from tracker.ingest.pipeline import Pipeline
 from tracker.ingest.salts import DailySalts
-from tracker.ingest.steps import RecentIds, RequestInfo
+from tracker.dedupe import RecentIds
+from tracker.ingest.steps import RequestInfo
 
 import orjson
 
@@ -13,7 +14,7 @@ NOW = 1_790_000_000_000
 
 
 def run(tmp_path, raws, ua=CHROME, ip="203.0.113.9", now=NOW):
-    pipeline = Pipeline(DailySalts(tmp_path / "salts"), RecentIds(100), frozenset({"spam.example"}))
+    pipeline = Pipeline(DailySalts(tmp_path / "salts"), RecentIds(tmp_path, tmp_path, 3600, 100), frozenset({"spam.example"}))
     events = [parse_event(r, Clock(now, 10**12)) for r in raws]
     outcome = pipeline.run(events, RequestInfo(ip, ua, now))
     return [orjson.loads(line) for line in outcome.lines], outcome.dropped

@@ -56,6 +56,7 @@ class Event:
     value: float | None = None
     currency: str = ""
     items: list[tuple[str, str, str, float, int]] = field(default_factory=list)
+    client_event_id: bool = False  # the client chose event_id, so a resend can be recognised
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def parse_event(raw: Any, clock: Clock, prefix: str = "", default_site: str | No
     return Event(
         site=site, name=name, ts_ms=ts_ms, event_id=event_id, url=url, referrer=referrer, visitor=visitor,
         session=session, customer_id=customer_id, props=props, transaction_id=transaction_id, value=value,
-        currency=currency, items=items,
+        currency=currency, items=items, client_event_id=raw.get("event_id") is not None,
     )
 
 

@@ -12,6 +12,7 @@ from typing import Callable
 
 import orjson
 
+from tracker.dedupe import RecentIds
 from tracker.events import COLUMN_NAMES
 from tracker.ingest import steps
 from tracker.ingest.payload import Event
@@ -24,12 +25,12 @@ Step = Callable[[Event, RequestInfo, dict], "str | None"]
 @dataclass
 class Outcome:
     lines: list[bytes]
-    event_ids: list[str]
+    event_ids: list[str]  # the client-chosen event_ids among the kept events, to remember once durable
     dropped: dict[str, int]
 
 
 class Pipeline:
-    def __init__(self, salts: DailySalts, recent: steps.RecentIds, spam_referrers: frozenset[str]) -> None:
+    def __init__(self, salts: DailySalts, recent: RecentIds, spam_referrers: frozenset[str]) -> None:
         self.recent = recent
         self.steps: list[tuple[str, Step]] = [
             ("bot_filter", steps.bot_filter),
@@ -53,7 +54,8 @@ class Pipeline:
                 continue
             in_request.add(event.event_id)
             outcome.lines.append(encode_row(event, request, row))
-            outcome.event_ids.append(event.event_id)
+            if event.client_event_id:
+                outcome.event_ids.append(event.event_id)
         return outcome
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from tracker.dedupe import RecentIds
 from tracker.ingest import sources, useragent
 from tracker.ingest.payload import Event
 from tracker.ingest.salts import DailySalts
@@ -26,23 +26,6 @@ class RequestInfo:
     origin: str | None = None
 
 
-class RecentIds:
-    """Event ids acknowledged lately (bounded, oldest forgotten first), to drop client resends."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._ids: OrderedDict[str, None] = OrderedDict()
-
-    def __contains__(self, event_id: str) -> bool:
-        return event_id in self._ids
-
-    def remember(self, event_ids: list[str]) -> None:
-        for event_id in event_ids:
-            self._ids[event_id] = None
-        while len(self._ids) > self.size:
-            self._ids.popitem(last=False)
-
-
 def bot_filter(event: Event, request: RequestInfo, row: dict) -> str | None:
     agent = useragent.describe(request.user_agent)
     if agent.is_bot:
@@ -52,8 +35,9 @@ def bot_filter(event: Event, request: RequestInfo, row: dict) -> str | None:
 
 
 def make_dedupe(recent: RecentIds):
+    # Events without a client event_id got a fresh one from us: they cannot be resends.
     def dedupe(event: Event, request: RequestInfo, row: dict) -> str | None:
-        return "duplicate" if event.event_id in recent else None
+        return "duplicate" if event.client_event_id and event.event_id in recent else None
 
     return dedupe
 

@@ -1,0 +1,105 @@
+"""Client event_ids acknowledged within the dedupe horizon, known to every worker and across restarts.
+
+A client that did not hear our 202 (timeout, page closed, offline) resends the same events with
+the same event_ids; they must count once, whichever worker the resend reaches.
+
+Each worker keeps the ids in memory (64-bit keys in hourly sets, so expiry drops whole sets) and
+appends the ids it acknowledges to an ids log in its spool slot (`ids-<hour>.log`, 16 bytes per id).
+A background task writes that log and reads the other slots' logs a few times a second; on start,
+every log within the horizon is read back. A resend that reaches another worker within that
+interval (a fraction of a second), or one acknowledged in the instant before a crash (the log is
+not fsynced: it is a hint, the spool is what makes events durable), may still count twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+import time
+from pathlib import Path
+
+log = logging.getLogger("tracker.dedupe")
+
+RECORD = struct.Struct("<Qd")  # key, acknowledged at (epoch seconds)
+HOUR = 3600
+
+
+def key_of(event_id: str) -> int:
+    """64 bits of a canonical UUID string: plenty to tell a day's events apart."""
+    return int(event_id[0:8] + event_id[9:13] + event_id[14:18], 16)
+
+
+class RecentIds:
+    def __init__(self, spool_root: Path, own_slot: Path, horizon_s: float, max_ids: int) -> None:
+        self.spool_root = Path(spool_root)
+        self.own_slot = Path(own_slot)
+        self.horizon_s = horizon_s
+        self.max_ids = max_ids
+        self._buckets: dict[int, set[int]] = {}  # hour -> keys acknowledged in it
+        self._count = 0
+        self._unwritten: list[bytes] = []
+        self._offsets: dict[Path, int] = {}  # how far each other slot's log has been read
+
+    def __contains__(self, event_id: str) -> bool:
+        key = key_of(event_id)
+        return any(key in keys for keys in self._buckets.values())
+
+    def remember(self, event_ids: list[str], now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        keys = [key_of(i) for i in event_ids]
+        self._add(keys, now)
+        self._unwritten.extend(RECORD.pack(k, now) for k in keys)
+
+    def _add(self, keys: list[int], at: float) -> None:
+        bucket = self._buckets.setdefault(int(at // HOUR), set())
+        before = len(bucket)
+        bucket.update(keys)
+        self._count += len(bucket) - before
+
+    def load(self, now: float | None = None) -> None:
+        """Read every slot's logs within the horizon (at start), then follow the others'."""
+        self.sync(now, include_own=True)
+
+    def sync(self, now: float | None = None, include_own: bool = False) -> None:
+        """Write our new ids, read the other workers' new ones, forget what is past the horizon."""
+        now = time.time() if now is None else now
+        if self._unwritten:
+            data, self._unwritten = b"".join(self._unwritten), []
+            with open(self.own_slot / f"ids-{int(now // HOUR)}.log", "ab") as f:
+                f.write(data)
+        oldest_hour = int((now - self.horizon_s) // HOUR)
+        for path in sorted(self.spool_root.glob("slot-*/ids-*.log")):
+            hour = int(path.stem.split("-", 1)[1])
+            if hour < oldest_hour:
+                if path.parent == self.own_slot:
+                    path.unlink(missing_ok=True)
+                self._offsets.pop(path, None)
+                continue
+            if path.parent == self.own_slot and not include_own:
+                continue
+            self._read(path, now)
+        self._expire(oldest_hour)
+
+    def _read(self, path: Path, now: float) -> None:
+        offset = self._offsets.get(path, 0)
+        try:
+            with open(path, "rb") as f:
+                f.seek(offset)
+                data = f.read()
+        except FileNotFoundError:
+            self._offsets.pop(path, None)
+            return
+        usable = len(data) - len(data) % RECORD.size  # a record being written is read next time
+        self._offsets[path] = offset + usable
+        by_hour: dict[int, list[int]] = {}
+        for key, at in RECORD.iter_unpack(data[:usable]):
+            if now - at <= self.horizon_s:
+                by_hour.setdefault(int(at // HOUR), []).append(key)
+        for hour, keys in by_hour.items():
+            self._add(keys, hour * HOUR)
+
+    def _expire(self, oldest_hour: int) -> None:
+        for hour in sorted(self._buckets):
+            if hour >= oldest_hour and self._count <= self.max_ids:
+                break
+            self._count -= len(self._buckets.pop(hour))
