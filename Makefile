@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip -q --disable-pip-version-check
 
-.PHONY: run test install install-test lint clean snippet chromium
+.PHONY: run test install install-test lint clean snippet chromium bench chaos wrk
 
 run: install ## set up and serve the tracker on http://127.0.0.1:8000 with an embedded ClickHouse
 	$(PY) -m tracker serve
@@ -21,6 +21,17 @@ snippet: js-snippet/node_modules/.installed ## build js-snippet/dist/t.js
 js-snippet/node_modules/.installed: js-snippet/package-lock.json
 	cd js-snippet && npm ci --no-audit --no-fund
 	touch $@
+
+bench: install wrk ## speed and memory vs same-run baselines (several minutes; not part of make test)
+	$(PY) bench/run.py
+
+chaos: install-test ## long failure drills: ClickHouse outage, kill -9, resends; then the long fuzz run
+	$(PY) bench/chaos.py
+	HYPOTHESIS_PROFILE=chaos $(PY) -m pytest -q tests/test_ingest_fuzz.py
+
+# The load generator for make bench: Debian's wrk.
+wrk:
+	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
 
 # The browser tests drive Debian's chromium through Playwright (no browser download).
 chromium:

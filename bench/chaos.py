@@ -1,0 +1,162 @@
+"""`make chaos`: long failure drills under steady load, ending in a table of figures.
+
+1. ClickHouse stopped for --outage seconds while clients keep sending.
+2. The tracker killed with SIGKILL mid-load, then restarted.
+3. A client resending batches it already sent (same event_ids).
+After each: every event acknowledged with 202 must be in ClickHouse exactly once.
+The short versions of these drills run in `make test` (tests/test_durability.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import harness  # noqa: E402
+from tracker.clickhouse import embedded  # noqa: E402
+from tracker.clickhouse.client import Target, connect  # noqa: E402
+
+UA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+
+class Load:
+    """Clients in threads posting batches of 10 with fresh event_ids; records what was acknowledged."""
+
+    def __init__(self, url: str, clients: int = 4) -> None:
+        self.url = url
+        self.acknowledged: list[str] = []
+        self.sent_batches: list[dict] = []
+        self.statuses: dict[int | str, int] = {}
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(clients)]
+
+    def start(self) -> "Load":
+        for t in self._threads:
+            t.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join()
+
+    def _run(self) -> None:
+        with httpx.Client(headers={"user-agent": UA}, timeout=10) as http:
+            while not self._stop.is_set():
+                ids = [str(uuid.uuid4()) for _ in range(10)]
+                batch = {"site": "demo", "events": [{"name": "page_view", "url": "https://shop.example/", "event_id": i} for i in ids]}
+                try:
+                    r = http.post(self.url + "/api/event", json=batch)
+                    key: int | str = r.status_code
+                except httpx.HTTPError as exc:
+                    key = type(exc).__name__
+                    time.sleep(0.05)
+                with self._lock:
+                    self.statuses[key] = self.statuses.get(key, 0) + 1
+                    if key == 202:
+                        self.acknowledged.extend(ids)
+                        self.sent_batches.append(batch)
+                time.sleep(0.01)
+
+
+def verify(ch, acknowledged: list[str], timeout: float = 180) -> dict:
+    deadline = time.monotonic() + timeout
+    want = set(acknowledged)
+    while True:
+        stored = ch.query("SELECT toString(event_id), count() FROM events GROUP BY event_id").result_rows
+        counts = dict(stored)
+        missing = len(want - counts.keys())
+        if missing == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    return {"acknowledged": len(want), "stored": sum(counts.values()), "missing": missing,
+            "duplicated": sum(1 for c in counts.values() if c > 1)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--outage", type=float, default=60.0, help="seconds ClickHouse stays down")
+    parser.add_argument("--load", type=float, default=20.0, help="seconds of load before and after each fault")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="funnelhouse-chaos-") as tmp:
+        tmp = Path(tmp)
+        port = harness.free_port()
+        clickhouse = embedded.start(tmp / "clickhouse", port)
+        url = f"{clickhouse.url}/chaos"
+        tracker = harness.start_tracker(tmp / "tracker", url, 2, tmp / "tracker.log")
+        ch = connect(Target("127.0.0.1", port, database="chaos"))  # the tracker created the database
+        try:
+            # 1. ClickHouse outage
+            say(f"drill 1: ClickHouse down for {args.outage:g} s under load")
+            load = Load(tracker.url).start()
+            time.sleep(args.load)
+            clickhouse.stop()
+            time.sleep(args.outage)
+            clickhouse = embedded.start(tmp / "clickhouse", port)
+            time.sleep(args.load)
+            load.stop()
+            started = time.monotonic()
+            result = verify(ch, load.acknowledged)
+            rows.append(("ClickHouse outage", result, load.statuses, time.monotonic() - started))
+            ch.command("TRUNCATE TABLE events")
+
+            # 2. kill -9 mid-load
+            say("drill 2: tracker killed with SIGKILL mid-load, restarted")
+            load = Load(tracker.url).start()
+            time.sleep(args.load)
+            for pid in tracker.worker_pids():
+                harness.os.kill(pid, signal.SIGKILL)
+            tracker.process.send_signal(signal.SIGKILL)
+            tracker.process.wait()
+            tracker = harness.start_tracker(tmp / "tracker", url, 2, tmp / "tracker.log")
+            load.url = tracker.url
+            time.sleep(args.load)
+            load.stop()
+            started = time.monotonic()
+            result = verify(ch, load.acknowledged)
+            rows.append(("kill -9 mid-load", result, load.statuses, time.monotonic() - started))
+            ch.command("TRUNCATE TABLE events")
+
+            # 3. resends: every acknowledged batch is sent again
+            say("drill 3: clients resend every batch")
+            load = Load(tracker.url).start()
+            time.sleep(args.load)
+            load.stop()
+            with httpx.Client(headers={"user-agent": UA}) as http:
+                duplicates = sum(http.post(tracker.url + "/api/event", json=b).json()["dropped"].get("duplicate", 0) for b in load.sent_batches)
+            started = time.monotonic()
+            result = verify(ch, load.acknowledged)
+            result["resends_dropped"] = duplicates
+            rows.append(("resend of every batch", result, load.statuses, time.monotonic() - started))
+        finally:
+            tracker.stop()
+            clickhouse.stop()
+
+    print(f"\n{'drill':<24}{'acknowledged':>13}{'stored':>9}{'missing':>9}{'duplicated':>12}{'drain s':>9}  answers")
+    failed = False
+    for name, r, statuses, drain in rows:
+        print(f"{name:<24}{r['acknowledged']:>13,}{r['stored']:>9,}{r['missing']:>9}{r['duplicated']:>12}{drain:>9.1f}  {statuses}"
+              + (f"  resends dropped: {r['resends_dropped']}" if "resends_dropped" in r else ""))
+        failed |= r["missing"] > 0 or r["duplicated"] > 0
+    print("\nFAIL: acknowledged events lost or duplicated" if failed else "\nPASS: every acknowledged event stored exactly once")
+    return 1 if failed else 0
+
+
+def say(message: str) -> None:
+    print(f"[chaos] {message}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
