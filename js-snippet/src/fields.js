@@ -12,7 +12,7 @@ const MAX_ITEMS = 200
 
 // A finite number (GA4 data often holds prices as strings), else undefined, which JSON omits.
 const number = (value) => ((value = parseFloat(value)), isFinite(value) ? value : undefined)
-const text = (value) => (value != null ? String(value).slice(0, 128) : undefined)
+export const text = (value) => (value != null ? '' + value : undefined)
 
 function item(ga) {
   return {
@@ -20,28 +20,27 @@ function item(ga) {
     item_name: text(ga.item_name),
     item_category: text(ga.item_category),
     price: number(ga.price),
-    quantity: number(ga.quantity) && Math.round(ga.quantity),
+    quantity: number(ga.quantity),
   }
 }
 
 export function eventFields(params) {
-  const fields = {}
+  const { items, value, currency, transaction_id, ...rest } = params || {}
   const props = {}
   let propCount = 0
-  for (const key in params) {
-    const value = params[key]
-    if (key == 'items') {
-      fields.items = [].concat(value || []).slice(0, MAX_ITEMS).map((ga) => item(ga || {})).filter((i) => i.item_id || i.item_name)
-    } else if (key == 'value') {
-      fields.value = number(value)
-    } else if (key == 'currency') {
-      fields.currency = text(value)?.toUpperCase()
-    } else if (key == 'transaction_id') {
-      fields.transaction_id = text(value)
-    } else if (/^(string|number|boolean)$/.test(typeof value) && key && key.length < 65 && propCount++ < MAX_PROPS) {
-      props[key] = typeof value == 'string' ? value.slice(0, 512) : value
+  for (const key in rest) {
+    const prop = rest[key]
+    const scalar = typeof prop == 'number' ? isFinite(prop) : /^(string|boolean)$/.test(typeof prop)
+    if (scalar && key && key.length < 65 && propCount++ < MAX_PROPS) {
+      props[key] = typeof prop == 'string' ? prop.slice(0, 512) : prop
     }
   }
-  fields.props = props
-  return fields
+  return {
+    // An item needs an id or a name; without either the tracker would refuse the whole event.
+    items: items && [].concat(items).filter((ga) => ga?.item_id != null || ga?.item_name != null).slice(0, MAX_ITEMS).map(item),
+    value: number(value),
+    currency: text(currency)?.toUpperCase(),
+    transaction_id: text(transaction_id),
+    props,
+  }
 }

@@ -11,7 +11,7 @@ export const currentPage = () => location.pathname + location.search + (hashRout
 
 export function pageview(record) {
   lastPage = currentPage()
-  record('page_view', { referrer: previousUrl || undefined })
+  record('page_view', { referrer: previousUrl })
   previousUrl = location.href
 }
 

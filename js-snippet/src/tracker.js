@@ -4,8 +4,9 @@
 // point (API calls, listeners, timers, hooks) runs inside `safe`, which swallows errors.
 
 import { autoPageviews, consentRequired, dataLayerBridge, excluded, respectDnt, site } from './config.js'
+import { eventTime } from './clock.js'
 import { bridgeDataLayer } from './datalayer.js'
-import { ECOMMERCE_EVENTS, eventFields } from './fields.js'
+import { ECOMMERCE_EVENTS, eventFields, text } from './fields.js'
 import { uuid } from './ids.js'
 import { currentPage, pageview, watchNavigation } from './pageviews.js'
 import { load, save } from './storage.js'
@@ -34,19 +35,19 @@ let drainDataLayer
 
 function record(name, fields) {
   if (off || consented === false || excluded.some((glob) => glob.test(currentPage()))) return
-  const event = { name, url: location.href, ts: Date.now(), event_id: uuid(), customer_id: customerId, ...fields }
+  const event = { name, url: location.href, ts: eventTime(), event_id: uuid(), customer_id: customerId, ...fields }
   if (consented) enqueue(event)
   else held.length < HELD_MAX && held.push(event)
 }
 
-const track = (name, params) => record('' + name, eventFields(params))
+const track = (name, params) => name && record('' + name, eventFields(params))
 
 const commands = {
   track,
   page_view: () => pageview(record),
   // Only an opaque or hashed id, and only with consent: an email address is refused outright.
   identify: (id) => {
-    if (consented) customerId = id && !/@/.test(id) ? String(id).slice(0, 128) : undefined
+    if (consented) customerId = id && !/@/.test(id) ? text(id) : undefined
   },
   consent: (granted) => {
     consented = !!granted
@@ -63,21 +64,23 @@ const commands = {
 }
 for (const name of ECOMMERCE_EVENTS) commands[name] = (params) => track(name, params)
 
+// window.fh('purchase', {...}) and fh.purchase({...}) are the same call; unknown commands do nothing.
 const fh = safe((command, ...args) => commands[command]?.(...args))
 for (const name in commands) fh[name] = safe(commands[name])
 
-safe(() => {
+// A failure in here is caught by the try around the whole file (see the build in package.json).
+function start() {
   const stub = window.fh
-  if (!site || stub?.loaded) return
-  fh.loaded = 1
+  if (!site || stub?.track) return // without a site, or as a second copy of the tag: stay idle
   window.fh = fh
 
   const hide = safe(() => {
     drainDataLayer?.()
     flushWithBeacon()
   })
-  // Fired on tab switch, app switch and navigation away; pagehide adds nothing that it misses.
+  // Hidden: tab or app switched, maybe never to return (mobile). pagehide: navigation away.
   addEventListener('visibilitychange', () => document.hidden && hide())
+  addEventListener('pagehide', hide)
   addEventListener('online', safe(retry))
 
   if (autoPageviews) {
@@ -87,6 +90,7 @@ safe(() => {
   // Calls made through the stub before this script loaded, in their order.
   for (const args of stub?.q || []) fh(...args)
   if (dataLayerBridge) drainDataLayer = bridgeDataLayer(track, safe)
-  safe(retry)() // events a previous page could not send
-})()
+  retry() // events a previous page could not send
+}
 
+start()

@@ -2,6 +2,7 @@
 // sendBeacon when the page is hidden or closed, and a small localStorage queue for what failed,
 // retried with backoff on a timer, on the next page and when the browser comes back online.
 
+import { sendTime } from './clock.js'
 import { endpoint, site } from './config.js'
 import { load, save } from './storage.js'
 
@@ -45,14 +46,14 @@ export function discard() {
 }
 
 // A text/plain body makes a "simple" CORS request: no preflight, one request per batch.
-const body = (events) => JSON.stringify({ site, sent_at: Date.now(), events })
+const body = (events) => JSON.stringify({ site, sent_at: sendTime(), events })
 
 function send(events) {
   if (!window.fetch) return beacon(events)
   fetch(endpoint, { method: 'POST', body: body(events), keepalive: true })
     .then((response) => {
-      // 4xx other than 429 means the events are invalid: sending them again cannot help.
-      if (response.status > 499 || response.status == 429) throw 0
+      // Other 4xx answers mean the events are invalid: sending them again cannot help.
+      if (response.status > 499 || response.status == 429 || response.status == 408) throw 0
       retryDelay = 0
     })
     .catch(() => keep(events))

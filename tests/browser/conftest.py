@@ -18,11 +18,17 @@ from playwright.sync_api import Page, sync_playwright
 
 from tests.conftest import wait_for
 from tracker.app import create_app
+from tracker.http.snippet import SNIPPET_PATH
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
-# Headless chromium says "HeadlessChrome", which the tracker drops as a bot, as it should.
+# Headless chromium says "HeadlessChrome", which the tracker drops as a bot, as it should. The
+# browser-wide flag matters for beacons sent while a page unloads: they leave without the
+# per-page override that Playwright's user_agent option installs.
 DESKTOP_CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", f"--user-agent={DESKTOP_CHROME}",
+]
 QUEUE_STUB = "window.fh=window.fh||function(){(fh.q=fh.q||[]).push(arguments)}"
 
 
@@ -56,14 +62,15 @@ class Shop:
     tracker_url: str
     pages: dict[str, str] = field(default_factory=dict)
 
-    def page(self, path: str, *, tag: dict[str, str] | None = None, before: str = "", body: str = "", stub: bool = True) -> str:
+    def page(self, path: str, *, tag: dict[str, str] | None = None, before: str = "", body: str = "", stub: bool = True, src: str = "") -> str:
+        """A page with the tag (data-site="demo" plus `tag`), `before` run ahead of it, and `body`."""
         attributes = {"data-site": "demo", **(tag or {})}
         tag_html = " ".join(f'{name}="{html.escape(value)}"' for name, value in attributes.items())
         self.pages[path] = (
             "<!doctype html><html><head><meta charset=utf-8><title>shop</title>"
             + (f"<script>{QUEUE_STUB}</script>" if stub else "")
             + (f"<script>{before}</script>" if before else "")
-            + f'<script defer src="{self.tracker_url}/js/t.js" {tag_html}></script>'
+            + f'<script defer src="{src or self.tracker_url + "/js/t.js"}" {tag_html}></script>'
             + f"</head><body><h1>{html.escape(path)}</h1>{body}</body></html>"
         )
         return self.url + path
@@ -75,6 +82,12 @@ def shop(tracker) -> Shop:
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if self.path == "/t.js":  # a copy of the tag hosted by the shop itself
+                self.send_response(200)
+                self.send_header("content-type", "text/javascript")
+                self.end_headers()
+                self.wfile.write(SNIPPET_PATH.read_bytes())
+                return
             page = pages.get(self.path.split("?", 1)[0].split("#", 1)[0])
             self.send_response(200 if page else 404)
             self.send_header("content-type", "text/html; charset=utf-8")
@@ -107,13 +120,24 @@ class Tab:
         if init_script:
             self.context.add_init_script(init_script)
         self.page: Page = self.context.new_page()
-        self.sent: list = []  # requests to POST /api/event, in order
-        self.errors: list[str] = []
-        self.page.on("request", lambda r: self.sent.append(r) if r.url == tracker_url + "/api/event" else None)
-        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        self._sent: list = []
+        self._errors: list[str] = []
+        self.context.on("request", lambda r: self._sent.append(r) if r.url == tracker_url + "/api/event" else None)
+        self.page.on("pageerror", lambda exc: self._errors.append(str(exc)))
 
-    def events_sent(self) -> list[dict]:
-        return [event for request in self.sent for event in request.post_data_json["events"]]
+    # Playwright's sync API delivers browser events only while a call is in progress: a cheap one
+    # first, so the lists below are current and not as of the last Playwright call.
+    @property
+    def sent(self) -> list:
+        """Requests to POST /api/event, in order."""
+        self.page.wait_for_timeout(0)
+        return self._sent
+
+    @property
+    def errors(self) -> list[str]:
+        """Errors that reached the page (uncaught exceptions)."""
+        self.page.wait_for_timeout(0)
+        return self._errors
 
     def close(self) -> None:
         self.context.close()
