@@ -16,6 +16,16 @@ def route_label(path: str) -> str:
 class TimingMiddleware:
     def __init__(self, app) -> None:
         self.app = app
+        self._children: dict[tuple[str, int], tuple] = {}  # .labels() costs more than the observation
+
+    def _record(self, route: str, status: int, seconds: float) -> None:
+        children = self._children.get((route, status))
+        if children is None:
+            children = self._children[(route, status)] = (
+                metrics.REQUEST_LATENCY.labels(route), metrics.REQUESTS.labels(route, str(status)),
+            )
+        children[0].observe(seconds)
+        children[1].inc()
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -32,6 +42,4 @@ class TimingMiddleware:
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            route = route_label(scope["path"])
-            metrics.REQUEST_LATENCY.labels(route).observe(time.perf_counter() - started)
-            metrics.REQUESTS.labels(route, str(status[0])).inc()
+            self._record(route_label(scope["path"]), status[0], time.perf_counter() - started)
