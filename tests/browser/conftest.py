@@ -104,7 +104,9 @@ def shop(tracker) -> Shop:
     server.server_close()
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API runs it owns the thread's asyncio
+# loop, and the suite's other tests call asyncio.run() in that thread.
+@pytest.fixture(scope="module")
 def browser():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
