@@ -19,14 +19,16 @@ from tracker.clickhouse.migrate import migrate
 from tracker.config import Settings
 from tracker.dedupe import RecentIds
 from tracker.flusher import Flusher
-from tracker.http import health, ingest, pages, snippet
+from tracker.http import api_params, health, ingest, openapi, pages, query, snippet
 from tracker.http.responses import EXCEPTION_HANDLERS, json_response
 from tracker.http.timing import TimingMiddleware
 from tracker.ingest.pipeline import Pipeline
 from tracker.ingest.ratelimit import RateLimiter
 from tracker.ingest.salts import DailySalts
 from tracker.sites import Site, SiteCache, add_site, get_site
+from tracker.queries.runner import QueryRunner
 from tracker.spool import Spool
+from tracker.tokens import TokenCache
 
 log = logging.getLogger("tracker.app")
 
@@ -48,6 +50,16 @@ class Tracker:
     flusher: Flusher | None = None
     embedded: EmbeddedServer | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
+    tokens: TokenCache = field(default_factory=TokenCache)  # query API tokens, loaded on first use
+    _queries: QueryRunner | None = None
+
+    @property
+    def queries(self) -> QueryRunner:
+        """Runs the query API's read-only SQL (created on first use)."""
+        if self._queries is None:
+            s = self.settings
+            self._queries = QueryRunner(self.target, s.query_max_execution_s, s.query_max_memory_bytes)
+        return self._queries
 
     async def clickhouse_reachable(self) -> bool:
         def ping() -> bool:
@@ -142,6 +154,8 @@ async def index(request: Request):
                 "metrics": "GET /metrics",
                 "snippet": "GET /js/t.js",
                 "demo": "GET /demo",
+                "query API": "GET /api/v1/sites/{site}/funnel | funnel/trends | carts/abandoned | carts/recovered | stats",
+                "query API description": "GET /api/v1/openapi.json",
             },
         }
     )
@@ -157,6 +171,8 @@ def routes(settings: Settings) -> list[Route]:
         Route("/js/t.js", snippet.tracker_js, methods=["GET", "HEAD"]),
         Route("/demo", pages.demo_shop),
         Route("/demo/{path:path}", pages.demo_shop),
+        Route("/api/v1/openapi.json", openapi.openapi_json),
+        *(Route(f"{openapi.PREFIX}{e.path}", query.HANDLERS[e.name]) for e in api_params.ENDPOINTS),
     ]
 
 

@@ -1,4 +1,4 @@
-"""Command line: python -m tracker serve | migrate | site add/list | events | settings | version."""
+"""Command line: python -m tracker serve | migrate | site add/list | token create/list/revoke | events | settings | version."""
 
 from __future__ import annotations
 
@@ -30,6 +30,15 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--origin", action="append", default=[], help="allowed browser origin (repeatable); none = any")
     add.add_argument("--timezone", default="UTC", help="time zone for day buckets, e.g. Europe/Berlin")
     site_commands.add_parser("list", help="list sites")
+    token = commands.add_parser("token", help="manage query API tokens (one site each)")
+    token_commands = token.add_subparsers(dest="token_command", required=True, metavar="TOKEN_COMMAND")
+    create = token_commands.add_parser("create", help="create a token for a site and print it (only this once)")
+    create.add_argument("site", help="the site the token may read")
+    create.add_argument("--note", default="", help="what the token is for, shown by `token list`")
+    token_list = token_commands.add_parser("list", help="list active tokens (ids, not the tokens)")
+    token_list.add_argument("--site", default=None)
+    revoke = token_commands.add_parser("revoke", help="revoke a token by its id")
+    revoke.add_argument("token_id")
     events = commands.add_parser("events", help="show the newest stored events of a site")
     events.add_argument("--site", default="demo")
     events.add_argument("--limit", type=int, default=20)
@@ -41,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     tracker_log.setup(settings.log_level)
     handler = {
-        "serve": serve, "migrate": migrate_command, "site": site_command, "events": events_command,
+        "serve": serve, "migrate": migrate_command, "site": site_command, "token": token_command, "events": events_command,
         "settings": settings_command, "version": version_command,
     }[args.command]
     return handler(settings, args) or 0
@@ -98,6 +107,36 @@ def site_command(settings: Settings, args) -> int:
         for s in list_sites(client):
             origins = ",".join(s.allowed_origins) or "*"
             print(f"{s.site:<24} {s.timezone:<20} origins={origins:<30} {s.name}")
+        return 0
+
+    return _with_clickhouse(settings, work)
+
+
+def token_command(settings: Settings, args) -> int:
+    from tracker.app import prepare_database
+    from tracker.sites import get_site
+    from tracker.tokens import create_token, list_tokens, revoke_token
+
+    def work(target):
+        prepare_database(settings, target)
+        client = connect(target)
+        if args.token_command == "create":
+            if get_site(client, args.site) is None:
+                print(f"error: there is no site {args.site!r} (add it with: python -m tracker site add {args.site})", file=sys.stderr)
+                return 2
+            token_id, token = create_token(client, args.site, args.note)
+            print(token)
+            print(f"token {token_id} for site {args.site}: shown only now, store it safely; send it as "
+                  f"'Authorization: Bearer <token>'", file=sys.stderr)
+            return 0
+        if args.token_command == "revoke":
+            if not revoke_token(client, args.token_id):
+                print(f"error: no active token {args.token_id!r}", file=sys.stderr)
+                return 2
+            print(f"token {args.token_id} revoked; running trackers stop accepting it within 30 s")
+            return 0
+        for t in list_tokens(client, args.site):
+            print(f"{t.token_id:<14} {t.site:<24} {t.created_at}  {t.note}")
         return 0
 
     return _with_clickhouse(settings, work)

@@ -45,6 +45,12 @@ class Settings:
     rate_limit_site_per_s: float = 20_000.0
     rate_limit_site_burst: float = 100_000.0
     log_level: str = "info"
+    session_gap_minutes: int = 30
+    abandoned_idle_minutes: int = 60
+    cart_lookback_days: int = 14
+    funnel_default_window: str = "7d"
+    query_max_execution_s: float = 10.0
+    query_max_memory_bytes: int = 2 * 1024 * 1024 * 1024
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -103,6 +109,12 @@ DOCS: dict[str, str] = {
     "rate_limit_site_per_s": "Events per second one site may send, per worker (0: no limit); 429 above.",
     "rate_limit_site_burst": "Events one site may send at once before its rate applies.",
     "log_level": "Log level: debug, info, warning or error.",
+    "session_gap_minutes": "A visitor's session ends after this many minutes without an event (sessions view, stats, session funnels).",
+    "abandoned_idle_minutes": "A cart with items and no purchase for longer than this is abandoned (default of the `idle` query parameter).",
+    "cart_lookback_days": "Cart queries read events from this many days before `from`, so carts started earlier are complete.",
+    "funnel_default_window": "Conversion window of a funnel when the query gives no `window` (a duration like 30m, 1h, 7d).",
+    "query_max_execution_s": "Longest time one query API request may run in ClickHouse (max_execution_time).",
+    "query_max_memory_bytes": "Most memory one query API request may use in ClickHouse (max_memory_usage).",
 }
 
 

@@ -1,4 +1,10 @@
-"""Versioned schema migrations: schema/migrations/NNNN_name.sql, applied once each, in order, recorded in a table."""
+"""Versioned schema migrations: schema/migrations/NNNN_name.sql, applied once each, in order, recorded in a table.
+
+Views (schema/views/NN_name.sql) are not versioned: they hold no data, so every migrate run
+re-creates them (CREATE OR REPLACE) after the migrations, and a changed view takes effect on the
+next start. `{{name}}` in a view file is replaced by an integer from view_values(), for the few
+definitions that ClickHouse cannot parameterise at query time (a refreshable materialized view).
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tracker.clickhouse.client import Target, connect, quote_identifier
+from tracker.config import Settings
 
 log = logging.getLogger("tracker.migrate")
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schema"
 MIGRATIONS_DIR = SCHEMA_DIR / "migrations"
+VIEWS_DIR = SCHEMA_DIR / "views"
+_VIEW_NAME = re.compile(r"^(\d{2})_([a-z0-9_]+)\.sql$")
+_PLACEHOLDER = re.compile(r"\{\{([a-z_]+)\}\}")
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
@@ -49,8 +59,14 @@ def available(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return found
 
 
-def migrate(target: Target, retention_days: int | None = None, directory: Path = MIGRATIONS_DIR) -> list[Migration]:
-    """Apply what is missing; returns the migrations applied by this call (empty when up to date)."""
+def migrate(
+    target: Target,
+    retention_days: int | None = None,
+    directory: Path = MIGRATIONS_DIR,
+    views_directory: Path = VIEWS_DIR,
+    values: dict[str, int] | None = None,
+) -> list[Migration]:
+    """Apply what is missing, then (re)create the views; returns the migrations applied by this call."""
     connect(target, database=False).command(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(target.database)}")
     client = connect(target)
     client.command(
@@ -69,7 +85,39 @@ def migrate(target: Target, retention_days: int | None = None, directory: Path =
         applied.append(migration)
     if retention_days is not None:
         set_retention(client, retention_days)
+    apply_views(client, views_directory, view_values() if values is None else values)
     return applied
+
+
+def view_values(settings: Settings | None = None) -> dict[str, int]:
+    """The settings view files may use as {{name}}. Callers without a Settings read the environment,
+    like the service does, so `migrate` and `serve` create the same views."""
+    settings = settings or Settings.from_env()
+    return {"session_gap_s": settings.session_gap_minutes * 60}
+
+
+def view_files(directory: Path = VIEWS_DIR) -> list[Path]:
+    found = sorted(directory.glob("*.sql"))
+    for path in found:
+        if not _VIEW_NAME.match(path.name):
+            raise ValueError(f"view file {path.name} must be named NN_name.sql")
+    return found
+
+
+def render_view(sql: str, values: dict[str, int]) -> str:
+    def value(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise KeyError(f"view placeholder {{{{{name}}}}} has no value")
+        return str(int(values[name]))  # integers only: nothing else can reach DDL this way
+
+    return _PLACEHOLDER.sub(value, sql)
+
+
+def apply_views(client, directory: Path = VIEWS_DIR, values: dict[str, int] | None = None) -> None:
+    for path in view_files(directory):
+        for statement in split_statements(render_view(path.read_text(), values or {})):
+            client.command(statement)
 
 
 def set_retention(client, days: int) -> None:

@@ -1,0 +1,23 @@
+-- Abandoned carts: carts with items and no purchase for more than idle_s seconds after their last
+-- activity, as of the time `at`. Parameters: those of carts, plus idle_s and at.
+CREATE OR REPLACE VIEW abandoned_carts AS
+SELECT *, {at:DateTime64(3)} AS evaluated_at
+FROM carts(site = {site:String}, from = {from:DateTime64(3)}, to = {to:DateTime64(3)}, gap_s = {gap_s:UInt32})
+WHERE NOT purchased
+    AND item_count > 0
+    AND toUnixTimestamp64Milli({at:DateTime64(3)}) - toUnixTimestamp64Milli(last_activity) > toInt64({idle_s:UInt32}) * 1000;
+
+-- Recovered carts: carts with items that sat idle for more than idle_s seconds (between two cart
+-- events, or between the last one and the purchase) and were purchased afterwards.
+-- abandoned_at is the cart's last activity before that first long pause; time_to_recover_s runs
+-- from there to the purchase. Parameters: those of carts, plus idle_s.
+CREATE OR REPLACE VIEW recovered_carts AS
+SELECT
+    *,
+    arrayConcat(activity, [assumeNotNull(purchased_at)]) AS timeline,
+    arrayFirstIndex((t, next) -> toUnixTimestamp64Milli(next) - toUnixTimestamp64Milli(t) > toInt64({idle_s:UInt32}) * 1000,
+        arrayPopBack(timeline), arrayPopFront(timeline)) AS pause_index,
+    timeline[pause_index] AS abandoned_at,
+    (toUnixTimestamp64Milli(assumeNotNull(purchased_at)) - toUnixTimestamp64Milli(abandoned_at)) / 1000 AS time_to_recover_s
+FROM carts(site = {site:String}, from = {from:DateTime64(3)}, to = {to:DateTime64(3)}, gap_s = {gap_s:UInt32})
+WHERE purchased AND item_count > 0 AND pause_index > 0;

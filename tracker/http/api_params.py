@@ -1,0 +1,82 @@
+"""The query API's endpoints and their parameters, declared once: the handlers accept exactly
+these parameters and the OpenAPI description (tracker/http/openapi.py) is generated from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tracker.queries.carts import DEFAULT_LIMIT, MAX_LIMIT
+from tracker.queries.funnels import BREAKDOWNS, ORDERS, UNITS
+from tracker.queries.steps import MAX_STEPS
+from tracker.queries.timerange import INTERVALS
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    schema: dict
+    description: str
+    repeated: bool = False
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    path: str  # relative to /api/v1/sites/{site}
+    summary: str
+    params: tuple[Param, ...]
+    response: str  # a schema in openapi.SCHEMAS
+    csv: bool = True
+
+
+RANGE = (
+    Param("from", {"type": "string", "example": "2024-05-01"},
+          "Start: a date (local midnight in the site's time zone) or an ISO-8601 date and time. Default: 30 days before `to`."),
+    Param("to", {"type": "string", "example": "2024-05-31"},
+          "End: a date (included, to local midnight after it) or an ISO-8601 date and time (excluded). Default: now."),
+    Param("format", {"type": "string", "enum": ["json", "csv"], "default": "json"},
+          "json, or csv (same as the header Accept: text/csv)."),
+)
+STEPS = (
+    Param("step", {"type": "string", "example": "add_to_cart|view_cart"},
+          f"A funnel step, repeat the parameter for each step in order (at most {MAX_STEPS}): an event name or * "
+          "(any event), alternatives separated by |, filters after ; like page_view;props.page=/pricing. "
+          "None: the shop funnel (awareness, interest, consideration, intent, purchase, repurchase).", repeated=True),
+    Param("window", {"type": "string", "example": "7d"},
+          "Conversion window from the first step, a duration (90s, 30m, 1h30m, 7d, 2w) from 1s to 90d. "
+          "Default: TRACKER_FUNNEL_DEFAULT_WINDOW."),
+    Param("order", {"type": "string", "enum": list(ORDERS), "default": "ordered"},
+          "ordered: steps in order, other events between allowed; strict: from step 1 on no other event may "
+          "come between steps; any: the steps in any order."),
+    Param("unit", {"type": "string", "enum": list(UNITS), "default": "visitor"},
+          "Count visitors, or sessions (TRACKER_SESSION_GAP_MINUTES without an event ends a session)."),
+)
+FUNNEL = RANGE + STEPS + (
+    Param("breakdown", {"type": "string", "enum": list(BREAKDOWNS)},
+          "Also split the funnel by the visitor's or session's first event's value of this field."),
+    Param("breakdown_limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+          "How many breakdown groups to return (largest first)."),
+)
+TRENDS = RANGE + STEPS + (
+    Param("interval", {"type": "string", "enum": list(INTERVALS), "default": "day"},
+          "Period length; units count in the period (site time zone) in which they reached step 1."),
+)
+CARTS = RANGE + (
+    Param("idle", {"type": "string", "example": "1h"},
+          "How long a cart must sit without activity to count as abandoned, 1m to 30d. "
+          "Default: TRACKER_ABANDONED_IDLE_MINUTES."),
+    Param("min_value", {"type": "number", "minimum": 0}, "Only carts worth at least this much (in their own currency)."),
+    Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}, "Carts per page."),
+    Param("cursor", {"type": "string"}, "The next_cursor of the previous page."),
+)
+STATS = RANGE + (
+    Param("interval", {"type": "string", "enum": list(INTERVALS), "default": "day"}, "Period length (site time zone)."),
+)
+
+ENDPOINTS = (
+    Endpoint("funnel", "/funnel", "Funnel: units per step, conversion, drop-off and time to convert", FUNNEL, "Funnel"),
+    Endpoint("funnel_trends", "/funnel/trends", "The funnel's conversion per day, week or month", TRENDS, "FunnelTrends"),
+    Endpoint("abandoned_carts", "/carts/abandoned", "Carts with items and no purchase, idle for longer than `idle`", CARTS, "AbandonedCarts"),
+    Endpoint("recovered_carts", "/carts/recovered", "Abandoned carts that were purchased later", CARTS, "RecoveredCarts"),
+    Endpoint("stats", "/stats", "Visitors, sessions, page views, orders, revenue, AOV and conversion rate per period", STATS, "Stats"),
+)

@@ -1,0 +1,38 @@
+"""Bearer-token check of the query API: which site a request may read.
+
+No or unknown token: 401. A valid token and an unknown site: 404. A token of another site: 403.
+The token is checked before the site, so without a token nobody learns which sites exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.requests import Request
+
+from tracker.clickhouse.client import connect
+from tracker.errors import ApiError
+from tracker.sites import Site
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="funnelhouse"'}
+
+
+def bearer_token(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def authorize(request: Request, site_id: str) -> Site:
+    tracker = request.app.state.tracker
+    token = bearer_token(request)
+    if token is None:
+        raise ApiError(401, "unauthorized", "send a query API token: Authorization: Bearer <token>", headers=_CHALLENGE)
+    token_site = await asyncio.to_thread(tracker.tokens.site_of, token, lambda: connect(tracker.target))
+    if token_site is None:
+        raise ApiError(401, "unauthorized", "the token is not valid (create one with: python -m tracker token create SITE)", headers=_CHALLENGE)
+    site = tracker.sites.get(site_id)
+    if site is None:
+        raise ApiError(404, "unknown_site", f"there is no site {site_id!r}")
+    if token_site != site_id:
+        raise ApiError(403, "forbidden", f"this token is for another site, not {site_id!r}")
+    return site

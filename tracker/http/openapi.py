@@ -1,0 +1,139 @@
+"""The OpenAPI 3 description of the query API, served at /api/v1/openapi.json. Paths and
+parameters come from tracker/http/api_params.py, the same declarations the handlers enforce."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tracker.http.api_params import ENDPOINTS, Endpoint
+from tracker.http.responses import json_response
+
+PREFIX = "/api/v1/sites/{site}"
+
+_NUM = {"type": "number", "nullable": True}
+_STR = {"type": "string"}
+_TIME = {"type": "string", "format": "date-time"}
+
+
+def _obj(properties: dict, required: list[str] | None = None) -> dict:
+    return {"type": "object", "properties": properties, "required": required or list(properties)}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+_RANGE = {"site": _STR, "from": _TIME, "to": _TIME, "timezone": _STR}
+_FUNNEL_HEAD = {**_RANGE, "window": _STR, "order": _STR, "unit": _STR}
+_REVENUE = _obj({"currency": _STR, "orders": {"type": "integer"}, "revenue": {"type": "number"}, "average_order_value": _NUM})
+_FIGURES = _obj({
+    "visitors": {"type": "integer"}, "sessions": {"type": "integer"}, "page_views": {"type": "integer"},
+    "orders": {"type": "integer"}, "revenue": {"type": "array", "items": _REVENUE}, "conversion_rate": _NUM,
+})
+_CART = {
+    "cart_id": _STR, "visitor_id": _STR, "customer_id": {"type": "string", "nullable": True}, "started_at": _TIME,
+    "last_activity": _TIME, "last_step": {"type": "string", "enum": ["cart", "checkout", "shipping", "payment"]},
+    "items": {"type": "array", "items": _obj({"item_id": _STR, "item_name": _STR, "quantity": {"type": "integer"}, "price": _NUM})},
+    "item_count": {"type": "integer"}, "value": {"type": "number"}, "currency": _STR,
+    "source": _STR, "medium": _STR, "campaign": _STR,
+}
+_RECOVERED = {
+    **_CART, "abandoned_at": _TIME, "purchased_at": _TIME, "time_to_recover_s": {"type": "number"},
+    "transaction_id": _STR, "order_value": _NUM, "order_currency": _STR,
+}
+_TOTALS = _obj({"carts": {"type": "integer"}, "value": {"type": "array", "items": _obj({"currency": _STR, "value": {"type": "number"}})}})
+_CARTS_HEAD = {**_RANGE, "kind": {"type": "string", "enum": ["abandoned", "recovered"]}, "idle": _STR,
+               "totals": _TOTALS, "next_cursor": {"type": "string", "nullable": True}}
+
+SCHEMAS = {
+    "Error": _obj({"error": _obj({
+        "code": _STR, "message": _STR,
+        "fields": {"type": "array", "items": _obj({"path": _STR, "reason": _STR})},
+    })}),
+    "FunnelStep": _obj({
+        "step": {"type": "integer"}, "label": _STR, "count": {"type": "integer"},
+        "conversion_from_previous": _NUM, "conversion_from_first": _NUM, "dropped": {"type": "integer"},
+        "median_time_s": _NUM, "p90_time_s": _NUM,
+    }),
+    "Funnel": _obj(
+        {
+            **_FUNNEL_HEAD,
+            "steps": {"type": "array", "items": _ref("FunnelStep")},
+            "overall_conversion": _NUM,
+            "breakdown": _obj({
+                "by": _STR, "groups_total": {"type": "integer"},
+                "groups": {"type": "array", "items": _obj({
+                    "value": _STR, "steps": {"type": "array", "items": _ref("FunnelStep")}, "overall_conversion": _NUM,
+                })},
+            }),
+        },
+        [*_FUNNEL_HEAD, "steps", "overall_conversion"],
+    ),
+    "FunnelTrends": _obj({
+        **_FUNNEL_HEAD, "interval": _STR, "steps": {"type": "array", "items": _STR},
+        "series": {"type": "array", "items": _obj({
+            "period": {"type": "string", "format": "date"}, "entered": {"type": "integer"}, "completed": {"type": "integer"},
+            "conversion": _NUM,
+            "steps": {"type": "array", "items": _obj({"step": {"type": "integer"}, "count": {"type": "integer"}, "conversion_from_first": _NUM})},
+        })},
+    }),
+    "AbandonedCarts": _obj({**_CARTS_HEAD, "carts": {"type": "array", "items": _obj(_CART)}}),
+    "RecoveredCarts": _obj({**_CARTS_HEAD, "carts": {"type": "array", "items": _obj(_RECOVERED)}}),
+    "Stats": _obj({
+        **_RANGE, "interval": _STR, "totals": _FIGURES,
+        "series": {"type": "array", "items": {"allOf": [_obj({"period": {"type": "string", "format": "date"}}), _FIGURES]}},
+    }),
+}
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
+
+
+def _operation(endpoint: Endpoint) -> dict:
+    parameters = [{"name": "site", "in": "path", "required": True, "schema": _STR, "description": "Site id."}]
+    for p in endpoint.params:
+        schema = {"type": "array", "items": p.schema} if p.repeated else p.schema
+        parameters.append({"name": p.name, "in": "query", "required": False, "schema": schema, "description": p.description,
+                           **({"style": "form", "explode": True} if p.repeated else {})})
+    content = {"application/json": {"schema": _ref(endpoint.response)}}
+    if endpoint.csv:
+        content["text/csv"] = {"schema": {"type": "string"}}
+    return {
+        "operationId": endpoint.name,
+        "summary": endpoint.summary,
+        "security": [{"bearer": []}],
+        "parameters": parameters,
+        "responses": {
+            "200": {"description": "The result (CSV with Accept: text/csv or format=csv).", "content": content},
+            "400": _error("A parameter cannot be used: bad date, unknown step, window out of range..."),
+            "401": _error("No token, or a token that is not valid."),
+            "403": _error("The token belongs to another site."),
+            "404": _error("No such site."),
+            "503": _error("The query hit its time or memory limit."),
+        },
+    }
+
+
+def document() -> dict:
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Funnelhouse query API",
+            "version": version("funnelhouse"),
+            "description": "Funnels, abandoned and recovered carts and site statistics. See docs/queries.md.",
+        },
+        "paths": {f"{PREFIX}{e.path}": {"get": _operation(e)} for e in ENDPOINTS},
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "description": "A token from: python -m tracker token create SITE"}},
+        },
+    }
+
+
+async def openapi_json(request: Request) -> Response:
+    return json_response(document())

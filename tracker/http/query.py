@@ -1,0 +1,260 @@
+"""The query API for marketers: /api/v1/sites/{site}/funnel, .../funnel/trends, .../carts/abandoned,
+.../carts/recovered, .../stats. JSON, or CSV with `Accept: text/csv` or `?format=csv`.
+
+Handlers only read and check parameters (all problems at once, as field errors) and hand typed
+queries to tracker/queries/*, which run in a thread: clickhouse-connect is synchronous.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tracker.errors import ApiError, FieldError
+from tracker.http import tables
+from tracker.http.api_params import ENDPOINTS, Endpoint
+from tracker.http.auth import authorize
+from tracker.http.responses import json_response
+from tracker.queries import carts, funnels, stats
+from tracker.queries.durations import format_duration, parse_duration
+from tracker.queries.errors import ParamError, QueryLimit
+from tracker.queries.steps import parse_steps, unknown_names
+from tracker.queries.timerange import check_interval, parse_range
+from tracker.sites import Site
+
+BY_NAME = {e.name: e for e in ENDPOINTS}
+
+
+class Params:
+    """The request's query parameters, checked against the endpoint's declaration; errors pile up."""
+
+    def __init__(self, request: Request, endpoint: Endpoint) -> None:
+        self.query = request.query_params
+        self.errors: list[FieldError] = []
+        known = {p.name: p for p in endpoint.params}
+        for name in sorted(set(self.query.keys())):
+            if name not in known:
+                self.errors.append(FieldError(name[:64], f"unknown parameter; this endpoint takes {', '.join(known)}"))
+            elif not known[name].repeated and len(self.query.getlist(name)) > 1:
+                self.errors.append(FieldError(name, "given more than once"))
+
+    def get(self, name: str) -> str | None:
+        value = self.query.get(name)
+        return value if value not in (None, "") else None
+
+    def getlist(self, name: str) -> list[str]:
+        return self.query.getlist(name)
+
+    def attempt(self, work: Callable, default=None):
+        """Run one parameter's parsing; a ParamError becomes a field error and `default` is used."""
+        try:
+            return work()
+        except ParamError as exc:
+            self.errors.append(FieldError(exc.field, exc.reason))
+            return default
+
+    def choice(self, name: str, allowed: tuple[str, ...], default: str | None) -> str | None:
+        value = self.get(name)
+        if value is None:
+            return default
+        if value not in allowed:
+            self.errors.append(FieldError(name, f"must be one of {', '.join(allowed)}"))
+            return default
+        return value
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        value = self.get(name)
+        if value is None:
+            return default
+        if not value.isdigit() or not low <= int(value) <= high:
+            self.errors.append(FieldError(name, f"must be a whole number from {low} to {high}"))
+            return default
+        return int(value)
+
+    def duration(self, name: str, default: str, low: int, high: int) -> int:
+        text = self.get(name) or default
+        try:
+            seconds = parse_duration(text)
+        except ValueError as exc:
+            self.errors.append(FieldError(name, str(exc)))
+            return low
+        if not low <= seconds <= high:
+            self.errors.append(FieldError(name, f"must be from {format_duration(low)} to {format_duration(high)}"))
+            return low
+        return seconds
+
+    def check(self) -> None:
+        if self.errors:
+            raise ApiError(400, "invalid_parameters", "some query parameters cannot be used", self.errors)
+
+
+def wants_csv(request: Request, params: Params) -> bool:
+    fmt = params.choice("format", ("json", "csv"), None)
+    if fmt is not None:
+        return fmt == "csv"
+    return "text/csv" in request.headers.get("accept", "")
+
+
+async def _answer(request: Request, endpoint: Endpoint, build: Callable, run: Callable, to_rows: Callable) -> Response:
+    site = await authorize(request, request.path_params["site"])
+    tracker = request.app.state.tracker
+    params = Params(request, endpoint)
+    csv = wants_csv(request, params)
+    query = build(tracker, site, params)
+    params.check()
+    try:
+        result = await asyncio.to_thread(run, tracker, query, params)
+    except QueryLimit as exc:
+        raise ApiError(503, "query_limit", f"the query hit the time or memory limit; ask for a shorter range ({exc})") from None
+    params.check()  # checks that needed the database (unknown step names)
+    if csv:
+        header, rows = to_rows(result)
+        return tables.csv_response(header, rows, f"{site.site}-{endpoint.name}.csv")
+    return json_response(result)
+
+
+# --- funnel ---------------------------------------------------------------------------------
+
+
+def _funnel_spec(tracker, site: Site, params: Params, trends: bool) -> funnels.FunnelSpec | None:
+    settings = tracker.settings
+    time_range = params.attempt(lambda: parse_range(params.get("from"), params.get("to"), site.timezone))
+    steps, step_errors = parse_steps(params.getlist("step"))
+    for index, reason in step_errors:
+        params.errors.append(FieldError(f"step[{index}]", reason))
+    window = params.duration("window", settings.funnel_default_window, funnels.MIN_WINDOW_S, funnels.MAX_WINDOW_S)
+    order = params.choice("order", funnels.ORDERS, "ordered")
+    unit = params.choice("unit", funnels.UNITS, "visitor")
+    breakdown = None if trends else params.choice("breakdown", funnels.BREAKDOWNS, None)
+    interval = params.attempt(lambda: check_interval(params.get("interval"))) if trends else None
+    limit = 20 if trends else params.integer("breakdown_limit", 20, 1, 100)
+    if params.errors:
+        return None
+    return funnels.FunnelSpec(
+        site.site, time_range, tuple(steps), window, order, unit, settings.session_gap_minutes * 60, breakdown, interval, limit
+    )
+
+
+def _known_names(runner, site: str) -> set[str]:
+    rows = runner.run("SELECT DISTINCT name FROM event_names WHERE site = {site:String}", {"site": site}).rows
+    return {r[0] for r in rows}
+
+
+def _check_names(tracker, spec: funnels.FunnelSpec, params: Params) -> bool:
+    errors = unknown_names(list(spec.steps), _known_names(tracker.queries, spec.site))
+    params.errors.extend(FieldError(f"step[{i}]", reason) for i, reason in errors)
+    return not errors
+
+
+def _describe(spec: funnels.FunnelSpec) -> dict:
+    return {
+        "site": spec.site,
+        **spec.range.as_dict(),
+        "window": format_duration(spec.window_s),
+        "order": spec.order,
+        "unit": spec.unit,
+    }
+
+
+def _run_funnel(tracker, spec, params: Params):
+    if not _check_names(tracker, spec, params):
+        return None
+    return {**_describe(spec), **funnels.run_funnel(tracker.queries, spec)}
+
+
+def _run_trends(tracker, spec, params: Params):
+    if not _check_names(tracker, spec, params):
+        return None
+    return {**_describe(spec), "interval": spec.interval, "steps": [s.label for s in spec.steps],
+            "series": funnels.run_trends(tracker.queries, spec)}
+
+
+async def funnel(request: Request) -> Response:
+    return await _answer(request, BY_NAME["funnel"], lambda t, s, p: _funnel_spec(t, s, p, False), _run_funnel, tables.funnel_rows)
+
+
+async def funnel_trends(request: Request) -> Response:
+    return await _answer(request, BY_NAME["funnel_trends"], lambda t, s, p: _funnel_spec(t, s, p, True), _run_trends, tables.trend_rows)
+
+
+# --- carts ----------------------------------------------------------------------------------
+
+
+def _min_value(params: Params) -> Decimal | None:
+    text = params.get("min_value")
+    if text is None:
+        return None
+    try:
+        value = Decimal(text)
+        if value.is_finite() and 0 <= value < Decimal("1e12"):
+            return value
+    except InvalidOperation:
+        pass
+    params.errors.append(FieldError("min_value", "must be a number from 0"))
+    return None
+
+
+def _cart_query(kind: str):
+    def build(tracker, site: Site, params: Params) -> carts.CartQuery | None:
+        settings = tracker.settings
+        time_range = params.attempt(lambda: parse_range(params.get("from"), params.get("to"), site.timezone))
+        idle = params.duration("idle", f"{settings.abandoned_idle_minutes}m", carts.MIN_IDLE_S, carts.MAX_IDLE_S)
+        min_value = _min_value(params)
+        limit = params.integer("limit", carts.DEFAULT_LIMIT, 1, carts.MAX_LIMIT)
+        cursor = params.attempt(lambda: carts.decode_cursor(params.get("cursor"))) if params.get("cursor") else None
+        if params.errors:
+            return None
+        return carts.CartQuery(
+            site.site, kind, time_range, idle, settings.session_gap_minutes * 60, settings.cart_lookback_days,
+            datetime.now(timezone.utc), min_value, limit, cursor,
+        )
+
+    return build
+
+
+def _run_carts(tracker, query: carts.CartQuery, params: Params):
+    return {
+        "site": query.site, "kind": query.kind, **query.range.as_dict(), "idle": format_duration(query.idle_s),
+        **carts.run_carts(tracker.queries, query),
+    }
+
+
+async def abandoned_carts(request: Request) -> Response:
+    return await _answer(request, BY_NAME["abandoned_carts"], _cart_query("abandoned"), _run_carts, tables.cart_rows)
+
+
+async def recovered_carts(request: Request) -> Response:
+    return await _answer(request, BY_NAME["recovered_carts"], _cart_query("recovered"), _run_carts, tables.cart_rows)
+
+
+# --- stats ----------------------------------------------------------------------------------
+
+
+def _stats_query(tracker, site: Site, params: Params) -> stats.StatsQuery | None:
+    time_range = params.attempt(lambda: parse_range(params.get("from"), params.get("to"), site.timezone))
+    interval = params.attempt(lambda: check_interval(params.get("interval")))
+    if params.errors:
+        return None
+    return stats.StatsQuery(site.site, time_range, interval, tracker.settings.session_gap_minutes * 60)
+
+
+def _run_stats(tracker, query: stats.StatsQuery, params: Params):
+    return {"site": query.site, **query.range.as_dict(), **stats.run_stats(tracker.queries, query)}
+
+
+async def site_stats(request: Request) -> Response:
+    return await _answer(request, BY_NAME["stats"], _stats_query, _run_stats, tables.stats_rows)
+
+
+HANDLERS = {
+    "funnel": funnel,
+    "funnel_trends": funnel_trends,
+    "abandoned_carts": abandoned_carts,
+    "recovered_carts": recovered_carts,
+    "stats": site_stats,
+}

@@ -1,0 +1,73 @@
+"""CSV answers of the query API: each result flattened to one header and rows, one concept per row
+(a funnel step, a period, a cart) so a spreadsheet can pivot them."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from starlette.responses import Response
+
+
+def csv_response(header: list[str], rows: list[list], filename: str) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([["" if v is None else v for v in row] for row in rows])
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+STEP_FIELDS = ["step", "label", "count", "conversion_from_previous", "conversion_from_first", "dropped", "median_time_s", "p90_time_s"]
+
+
+def funnel_rows(result: dict) -> tuple[list[str], list[list]]:
+    """One row per step: first the whole funnel (scope=all), then each breakdown group (scope=group)."""
+    header = ["scope", "breakdown_value", *STEP_FIELDS]
+    rows = [["all", None, *(s[f] for f in STEP_FIELDS)] for s in result["steps"]]
+    for group in result.get("breakdown", {}).get("groups", []):
+        rows += [["group", group["value"], *(s[f] for f in STEP_FIELDS)] for s in group["steps"]]
+    return header, rows
+
+
+def trend_rows(result: dict) -> tuple[list[str], list[list]]:
+    labels = result["steps"]
+    header = ["period", "entered", "completed", "conversion", *(f"step_{i + 1}_count" for i in range(len(labels)))]
+    rows = [[p["period"], p["entered"], p["completed"], p["conversion"], *(s["count"] for s in p["steps"])] for p in result["series"]]
+    return header, rows
+
+
+CART_FIELDS = ["cart_id", "visitor_id", "customer_id", "started_at", "last_activity", "last_step", "item_count", "value",
+               "currency", "source", "medium", "campaign"]
+RECOVERED_FIELDS = ["abandoned_at", "purchased_at", "time_to_recover_s", "transaction_id", "order_value", "order_currency"]
+
+
+def cart_rows(result: dict) -> tuple[list[str], list[list]]:
+    """One row per cart; items as `item_id x quantity @ price` joined with `; `."""
+    recovered = result["kind"] == "recovered"
+    fields = CART_FIELDS + (RECOVERED_FIELDS if recovered else [])
+    rows = []
+    for cart in result["carts"]:
+        items = "; ".join(f"{i['item_id']} x {i['quantity']} @ {i['price']}" for i in cart["items"])
+        rows.append([*(cart[f] for f in fields), items])
+    return fields + ["items"], rows
+
+
+def stats_rows(result: dict) -> tuple[list[str], list[list]]:
+    """One row per period and a last row `total`; revenue and AOV get a column per currency."""
+    currencies = sorted({r["currency"] for p in [result["totals"], *result["series"]] for r in p["revenue"]})
+    header = ["period", "visitors", "sessions", "page_views", "orders", "conversion_rate"]
+    header += [f"revenue_{c}" for c in currencies] + [f"average_order_value_{c}" for c in currencies]
+
+    def row(period: str, figures: dict) -> list:
+        by_currency = {r["currency"]: r for r in figures["revenue"]}
+        return [
+            period, figures["visitors"], figures["sessions"], figures["page_views"], figures["orders"], figures["conversion_rate"],
+            *(by_currency[c]["revenue"] if c in by_currency else 0 for c in currencies),
+            *(by_currency[c]["average_order_value"] if c in by_currency else None for c in currencies),
+        ]
+
+    return header, [row(p["period"], p) for p in result["series"]] + [row("total", result["totals"])]
