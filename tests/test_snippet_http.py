@@ -1,8 +1,13 @@
 """GET /js/t.js and GET /demo: the tag within its size budget, cacheable, compressed; the demo shop page."""
 
 import gzip
+import re
+from pathlib import Path
 
+from tests.browser.conftest import QUEUE_STUB
 from tracker.http.snippet import SNIPPET_PATH
+
+SNIPPET_DIR = Path(__file__).resolve().parents[1] / "js-snippet"
 
 SIZE_BUDGET_GZIP = 2000  # bytes; Umami's tag is 2,223 B gzipped, Plausible's 2,694 B
 
@@ -48,3 +53,13 @@ def test_the_demo_shop_is_served_on_every_path_below_demo(client):
 def test_the_index_lists_the_tag_and_the_demo(client):
     endpoints = client.get("/").json()["endpoints"]
     assert endpoints["snippet"] == "GET /js/t.js" and endpoints["demo"] == "GET /demo"
+
+
+def test_the_readme_documents_every_tag_option_and_the_stub_the_tests_use():
+    readme = (SNIPPET_DIR / "README.md").read_text()
+    read_by_the_tag = set(re.findall(r"options\.(\w+)", (SNIPPET_DIR / "src" / "config.js").read_text()))
+    documented = set(re.findall(r"^\| `data-(\w+)`", readme, re.M))
+    assert read_by_the_tag == documented
+    assert {"site", "api", "consent", "datalayer"} <= documented
+    assert QUEUE_STUB in readme
+    assert QUEUE_STUB in (SNIPPET_DIR / "demo" / "shop.html").read_text()

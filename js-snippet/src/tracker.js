@@ -10,7 +10,7 @@ import { ECOMMERCE_EVENTS, eventFields, text } from './fields.js'
 import { uuid } from './ids.js'
 import { currentPage, pageview, watchNavigation } from './pageviews.js'
 import { load, save } from './storage.js'
-import { discard, enqueue, flush, flushWithBeacon, retry } from './transport.js'
+import { discard, enqueue, flushWithBeacon, retry } from './transport.js'
 
 const OPT_OUT_KEY = 'fh_optout'
 const HELD_MAX = 100

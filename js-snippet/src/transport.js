@@ -39,7 +39,7 @@ export function flushWithBeacon() {
 
 const beacon = (events) => navigator.sendBeacon?.(endpoint, body(events)) || keep(events)
 
-// Events not yet sent are dropped (optOut, consent refused), and so is the stored queue.
+// optOut: events not yet sent are dropped, and so is the stored queue.
 export function discard() {
   batch = []
   save(STORE_KEY, [])
@@ -48,15 +48,21 @@ export function discard() {
 // A text/plain body makes a "simple" CORS request: no preflight, one request per batch.
 const body = (events) => JSON.stringify({ site, sent_at: sendTime(), events })
 
+// Runs from timers too, where nothing else would catch a throw (fetch and sendBeacon throw
+// at once on a malformed data-api URL), hence its own try.
 function send(events) {
-  if (!window.fetch) return beacon(events)
-  fetch(endpoint, { method: 'POST', body: body(events), keepalive: true })
-    .then((response) => {
-      // Other 4xx answers mean the events are invalid: sending them again cannot help.
-      if (response.status > 499 || response.status == 429 || response.status == 408) throw 0
-      retryDelay = 0
-    })
-    .catch(() => keep(events))
+  try {
+    if (!window.fetch) return beacon(events)
+    fetch(endpoint, { method: 'POST', body: body(events), keepalive: true })
+      .then((response) => {
+        // Other 4xx answers mean the events are invalid: sending them again cannot help.
+        if (response.status > 499 || response.status == 429 || response.status == 408) throw 0
+        retryDelay = 0
+      })
+      .catch(() => keep(events))
+  } catch {
+    keep(events)
+  }
 }
 
 function keep(events) {

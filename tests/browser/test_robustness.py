@@ -1,6 +1,6 @@
 """The tag never breaks the shop: bad calls, missing browser features and hostile pages raise nothing."""
 
-from tests.browser.conftest import stored, wait_for_rows
+from tests.browser.conftest import stored, wait_for_rows, wait_until
 
 # A browser without fetch, with localStorage denied (as in some privacy modes) and a page that
 # is not a secure context for randomUUID: the tag falls back to sendBeacon, memory and its own ids.
@@ -51,3 +51,12 @@ def test_a_tag_without_a_site_or_loaded_twice_stays_quiet(shop, open_tab, ch):
     assert wait_for_rows(ch, 1) == 1
     assert tab.errors == []
     assert stored(ch) == [("page_view", "/twice")]
+
+
+def test_a_malformed_api_url_keeps_events_and_raises_nothing(shop, open_tab):
+    # Without fetch the tag uses sendBeacon, which throws at once on this URL, inside a timer.
+    tab = open_tab(init_script="delete window.fetch")
+    tab.page.goto(shop.page("/bad-api", tag={"data-api": "http://"}))
+    tab.page.evaluate("fh.track('one'); fh.track('two')")
+    assert wait_until(lambda: tab.page.evaluate("JSON.parse(localStorage.getItem('fh_q') || '[]').length") == 3)
+    assert tab.errors == []
