@@ -84,6 +84,15 @@ def verify(ch, acknowledged: list[str], timeout: float = 180) -> dict:
             "duplicated": sum(1 for c in counts.values() if c > 1)}
 
 
+def finish(name: str, load: Load, ch, **extra) -> tuple:
+    """Stop the load, wait until every acknowledged event is stored (or time runs out), then clear the table."""
+    load.stop()
+    started = time.monotonic()
+    result = {**verify(ch, load.acknowledged), **extra}
+    ch.command("TRUNCATE TABLE events")
+    return name, result, load.statuses, time.monotonic() - started
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--outage", type=float, default=60.0, help="seconds ClickHouse stays down")
@@ -106,11 +115,7 @@ def main() -> int:
             time.sleep(args.outage)
             clickhouse = embedded.start(tmp / "clickhouse", port)
             time.sleep(args.load)
-            load.stop()
-            started = time.monotonic()
-            result = verify(ch, load.acknowledged)
-            rows.append(("ClickHouse outage", result, load.statuses, time.monotonic() - started))
-            ch.command("TRUNCATE TABLE events")
+            rows.append(finish("ClickHouse outage", load, ch))
 
             # 2. kill -9 mid-load
             say("drill 2: tracker killed with SIGKILL mid-load, restarted")
@@ -123,11 +128,7 @@ def main() -> int:
             tracker = harness.start_tracker(tmp / "tracker", url, 2, tmp / "tracker.log")
             load.url = tracker.url
             time.sleep(args.load)
-            load.stop()
-            started = time.monotonic()
-            result = verify(ch, load.acknowledged)
-            rows.append(("kill -9 mid-load", result, load.statuses, time.monotonic() - started))
-            ch.command("TRUNCATE TABLE events")
+            rows.append(finish("kill -9 mid-load", load, ch))
 
             # 3. resends: every acknowledged batch is sent again
             say("drill 3: clients resend every batch")
@@ -136,10 +137,7 @@ def main() -> int:
             load.stop()
             with httpx.Client(headers={"user-agent": UA}) as http:
                 duplicates = sum(http.post(tracker.url + "/api/event", json=b).json()["dropped"].get("duplicate", 0) for b in load.sent_batches)
-            started = time.monotonic()
-            result = verify(ch, load.acknowledged)
-            result["resends_dropped"] = duplicates
-            rows.append(("resend of every batch", result, load.statuses, time.monotonic() - started))
+            rows.append(finish("resend of every batch", load, ch, resends_dropped=duplicates))
         finally:
             tracker.stop()
             clickhouse.stop()
