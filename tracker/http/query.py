@@ -22,7 +22,7 @@ from tracker.http.auth import authorize
 from tracker.http.responses import json_response
 from tracker.queries import carts, funnels, stats
 from tracker.queries.durations import format_duration, parse_duration
-from tracker.queries.errors import ParamError, QueryLimit
+from tracker.queries.errors import ParamError, ParamErrors, QueryLimit
 from tracker.queries.steps import parse_steps, unknown_names
 from tracker.queries.timerange import check_interval, parse_range
 from tracker.sites import Site
@@ -56,7 +56,9 @@ class Params:
             return work()
         except ParamError as exc:
             self.errors.append(FieldError(exc.field, exc.reason))
-            return default
+        except ParamErrors as exc:
+            self.errors.extend(FieldError(e.field, e.reason) for e in exc.errors)
+        return default
 
     def choice(self, name: str, allowed: tuple[str, ...], default: str | None) -> str | None:
         value = self.get(name)

@@ -20,11 +20,13 @@ def parse_duration(text: str) -> int:
 
 
 def format_duration(seconds: int) -> str:
-    """The shortest spelling parse_duration reads back: 5400 -> '1h30m'."""
+    """A spelling parse_duration reads back: 5400 -> '1h30m', 604800 -> '1w', 90 days -> '90d'
+    (weeks only for whole weeks, which read better than '12w6d')."""
     if seconds == 0:
         return "0s"
+    units = ("w", "d", "h", "m", "s") if seconds % UNITS["w"] == 0 else ("d", "h", "m", "s")
     out = []
-    for unit in ("w", "d", "h", "m", "s"):
+    for unit in units:
         n, seconds = divmod(seconds, UNITS[unit])
         if n:
             out.append(f"{n}{unit}")

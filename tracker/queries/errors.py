@@ -12,5 +12,13 @@ class ParamError(ValueError):
         self.reason = reason
 
 
+class ParamErrors(ValueError):
+    """Several parameters that cannot be used, reported together."""
+
+    def __init__(self, errors: list[ParamError]) -> None:
+        super().__init__("; ".join(str(e) for e in errors))
+        self.errors = errors
+
+
 class QueryLimit(RuntimeError):
     """ClickHouse stopped a query at the time or memory limit (becomes a 503)."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from tracker.queries.errors import ParamError
+from tracker.queries.errors import ParamError, ParamErrors
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 800  # a bit more than the longest retention people set
@@ -48,26 +48,31 @@ def _instant(text: str, tz: ZoneInfo, end: bool) -> datetime:
 
 
 def parse_range(start_text: str | None, end_text: str | None, tz_name: str, now: datetime | None = None) -> TimeRange:
-    """ParamError when a bound cannot be read or the range is empty or too long."""
+    """ParamErrors when a bound cannot be read (both are checked), or the range is empty or too long."""
     tz = ZoneInfo(tz_name)
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    errors = []
+    end = start = None
     try:
         end = _instant(end_text, tz, end=True) if end_text else now
     except ValueError:
-        raise ParamError("to", "must be a date (2024-05-31) or an ISO-8601 date and time") from None
+        errors.append(ParamError("to", "must be a date (2024-05-31) or an ISO-8601 date and time"))
     try:
         if start_text:
             start = _instant(start_text, tz, end=False)
-        else:
+        elif end is not None:
             local_end = end.astimezone(tz)
             start_day = (local_end - timedelta(microseconds=1)).date() - timedelta(days=DEFAULT_DAYS - 1)
             start = datetime.combine(start_day, time(), tz).astimezone(timezone.utc)
     except ValueError:
-        raise ParamError("from", "must be a date (2024-05-01) or an ISO-8601 date and time") from None
-    if start >= end:
-        raise ParamError("from", "must be before to")
-    if end - start > timedelta(days=MAX_DAYS):
-        raise ParamError("to", f"the range may span at most {MAX_DAYS} days")
+        errors.append(ParamError("from", "must be a date (2024-05-01) or an ISO-8601 date and time"))
+    if start is not None and end is not None:
+        if start >= end:
+            errors.append(ParamError("from", "must be before to"))
+        elif end - start > timedelta(days=MAX_DAYS):
+            errors.append(ParamError("to", f"the range may span at most {MAX_DAYS} days"))
+    if errors:
+        raise ParamErrors(errors)
     return TimeRange(start, end, tz_name)
 
 
