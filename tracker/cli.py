@@ -115,7 +115,7 @@ def site_command(settings: Settings, args) -> int:
 def token_command(settings: Settings, args) -> int:
     from tracker.app import prepare_database
     from tracker.sites import get_site
-    from tracker.tokens import create_token, list_tokens, revoke_token
+    from tracker.tokens import TOKEN_CACHE_S, create_token, list_tokens, revoke_token
 
     def work(target):
         prepare_database(settings, target)
@@ -133,7 +133,7 @@ def token_command(settings: Settings, args) -> int:
             if not revoke_token(client, args.token_id):
                 print(f"error: no active token {args.token_id!r}", file=sys.stderr)
                 return 2
-            print(f"token {args.token_id} revoked; running trackers stop accepting it within 30 s")
+            print(f"token {args.token_id} revoked; running trackers stop accepting it within {TOKEN_CACHE_S:g} s")
             return 0
         for t in list_tokens(client, args.site):
             print(f"{t.token_id:<14} {t.site:<24} {t.created_at}  {t.note}")
