@@ -272,13 +272,15 @@ def test_api_matches_a_python_model_of_random_journeys(fed):
     assert expected[5][0] > 0 and expected[3][0] > expected[4][0] > 0  # every stage is exercised
 
     custom = [lambda e: e.name == "view_item", lambda e: e.name in ("add_to_cart", "view_cart"), lambda e: e.name == "purchase"]
+    anything = [lambda e: True, lambda e: e.name == "begin_checkout", lambda e: e.name == "purchase"]
     for order in ("strict", "any"):
         for unit in ("visitor", "session"):
-            expected, _ = model_funnel(data, unit, order, custom, [0, 1, 2], [1, 1, 1])
-            body = client.get("/api/v1/sites/journeys/funnel", params={
-                **base, "window": "1h", "unit": unit, "order": order, "step": ["view_item", "add_to_cart|view_cart", "purchase"],
-            }).json()
-            assert [(s["count"], s["median_time_s"], s["p90_time_s"]) for s in body["steps"]] == expected, (order, unit)
+            for tests, steps in ((custom, ["view_item", "add_to_cart|view_cart", "purchase"]), (anything, ["*", "begin_checkout", "purchase"])):
+                expected, _ = model_funnel(data, unit, order, tests, [0, 1, 2], [1, 1, 1])
+                body = client.get("/api/v1/sites/journeys/funnel", params={
+                    **base, "window": "1h", "unit": unit, "order": order, "step": steps,
+                }).json()
+                assert [(s["count"], s["median_time_s"], s["p90_time_s"]) for s in body["steps"]] == expected, (order, unit, steps)
 
     abandoned, recovered = model_carts(data, now_ms)
     for kind, expected in (("abandoned", abandoned), ("recovered", recovered)):

@@ -16,7 +16,7 @@ Semantics (docs/queries.md has the user's version):
 windowFunnel only returns the deepest step, so the same algorithm is written with array
 functions, one unit per row: events packed as (second << 24 | step bits) sort fast as numbers,
 are expanded to (second, step) pairs sorted like windowFunnel sorts them, and for each step k an
-arrayFill carries "the latest start of a chain that reached step k-1" forward, which is exactly
+arrayFill carries "the latest start of a chain that reached step k" forward, which is exactly
 the state windowFunnel keeps. Tests compare it with windowFunnel on random data.
 """
 
@@ -108,50 +108,66 @@ def _occurrence_sql(steps: tuple[Step, ...]) -> str:
     return expression
 
 
-def _pairs_sql(strict: bool) -> str:
+def _pairs_sql(strict: bool, implicit_first: bool) -> str:
     # (second << 8 | step + 1) per matched step; in strict mode an event matching no step becomes
     # (second << 8 | 0), which sorts before that second's steps, as windowFunnel sorts it.
     none = "[bitShiftLeft(bitShiftRight(e, 24), 8)]" if strict else "[]"
+    bits = "bitAnd(e, 16777214)" if implicit_first else "bitAnd(e, 16777215)"
     return (
-        "arraySort(arrayFlatten(arrayMap(e -> if(bitAnd(e, 16777215) = 0, "
-        f"{none}, arrayMap(b -> bitShiftLeft(bitShiftRight(e, 24), 8) + b + 1, bitPositionsToArray(bitAnd(e, 16777215)))), ev)))"
+        f"arraySort(arrayFlatten(arrayMap(e -> if({bits} = 0, "
+        f"{none}, arrayMap(b -> bitShiftLeft(bitShiftRight(e, 24), 8) + b + 1, bitPositionsToArray({bits}))), ev)))"
     )
 
 
-def _levels_sql(n: int, order: str) -> list[str]:
-    """Select-list items computing reached (Array(UInt32), 0 = not reached) from pairs t, c."""
+def _levels_sql(n: int, order: str, implicit_first: bool) -> list[str]:
+    """Select-list items computing reached (Array(UInt32), 0 = not reached) from pairs t, c.
+
+    implicit_first: step 1 is "any event", so every event is a step-1 event. Its pairs are then
+    left out (most of the pairs): the latest step-1 time before a pair is the pair's own second,
+    and the unit reaches step 1 at its first event.
+    """
     cols = []
+    first = "toUInt32(bitShiftRight(ev[1], 24))"
     if order == "any":
         for k in range(1, n + 1):
+            if k == 1 and implicit_first:
+                cols.append("arrayMap(x -> true, t) AS a1")
+                continue
             cols.append(f"arrayFill(x -> x > 0, arrayMap((x, cc) -> if(cc = {k}, x, 0), t, c)) AS l{k}")
             ok = f"arrayMap((x, l) -> l > 0 AND x - l <= {{window_s:UInt32}}, t, l{k})"
             cols.append(f"{ok} AS a{k}" if k == 1 else f"arrayMap((p, o) -> p AND o, a{k - 1}, {ok}) AS a{k}")
-        reached = ", ".join(f"arrayFirst((x, a) -> a, t, a{k})" for k in range(1, n + 1))
-        cols.append(f"[{reached}] AS reached")
+        reached = [first if k == 1 and implicit_first else f"arrayFirst((x, a) -> a, t, a{k})" for k in range(1, n + 1)]
+        cols.append(f"[{', '.join(reached)}] AS reached")
         return cols
-    cols.append("arrayMap((x, cc) -> if(cc = 1, x, 0), t, c) AS s1")
+    if implicit_first:
+        cols.append("t AS f1")
+    else:
+        cols.append("arrayMap((x, cc) -> if(cc = 1, x, 0), t, c) AS s1")
     for k in range(1, n + 1):
         if k > 1:
+            # f{k-1} at a pair of step k is its value before that pair: a pair has one step, so the
+            # pair itself did not move f{k-1}.
             cols.append(
-                f"arrayMap((x, cc, prev) -> if(cc = {k} AND prev > 0 AND x <= prev + {{window_s:UInt32}}, prev, 0), t, c, pf{k - 1}) AS s{k}"
+                f"arrayMap((x, cc, prev) -> if(cc = {k} AND prev > 0 AND x <= prev + {{window_s:UInt32}}, prev, 0), t, c, f{k - 1}) AS s{k}"
             )
-        if k < n:
-            # Latest start of a chain at step k before each pair (strictly before: shifted by one).
-            cols.append(f"arraySlice(arrayPushFront(arrayFill(x -> x > 0, s{k}), 0), 1, length(t)) AS pf{k}")
+        if k < n and not (k == 1 and implicit_first):
+            # Latest start of a chain that reached step k, carried forward to every later pair.
+            cols.append(f"arrayFill(x -> x > 0, s{k}) AS f{k}")
     if order == "strict":
-        tests = ", ".join(f"cc = {k}, pf{k - 1} = 0" for k in range(2, n + 1))
+        tests = ", ".join(f"cc = {k}, f{k - 1} = 0" for k in range(2, n + 1))
         stop = f"multiIf(cc = 0, 1, {tests + ', ' if tests else ''}0)"
-        args = "".join(f", pf{k}" for k in range(1, n))
-        lambda_args = "".join(f", pf{k}" for k in range(1, n))
+        args = "".join(f", f{k}" for k in range(1, n))
         cols.append("arrayFirstIndex(cc -> cc = 1, c) AS first1")
         cols.append(
-            f"arrayFirstIndex((i, cc{lambda_args}) -> first1 > 0 AND i > first1 AND {stop}, arrayEnumerate(c), c{args}) AS stop_at"
+            f"arrayFirstIndex((i, cc{args}) -> first1 > 0 AND i > first1 AND {stop}, arrayEnumerate(c), c{args}) AS stop_at"
         )
         reached = ", ".join(
             f"arrayFirst((x, s, i) -> s > 0 AND (stop_at = 0 OR i < stop_at), t, s{k}, arrayEnumerate(t))" for k in range(1, n + 1)
         )
     else:
-        reached = ", ".join(f"arrayFirst((x, s) -> s > 0, t, s{k})" for k in range(1, n + 1))
+        reached = ", ".join(
+            first if k == 1 and implicit_first else f"arrayFirst((x, s) -> s > 0, t, s{k})" for k in range(1, n + 1)
+        )
     cols.append(f"[{reached}] AS reached")
     return cols
 
@@ -214,23 +230,31 @@ def build_sql(spec: FunnelSpec) -> tuple[str, dict]:
     else:
         units = f"SELECT evs AS unit{', attr' if attr else ''} FROM ({per_visitor})"
 
+    first = spec.steps[0]
+    implicit_first = (
+        not strict
+        and [(a.name, a.filters) for a in first.alternatives] == [(ANY_EVENT, ())]
+        and all(step.same_as != 0 for step in spec.steps)
+    )
     unit_cols = [
         f"{_occurrence_sql(spec.steps)} AS ev",
-        f"{_pairs_sql(strict)} AS pairs",
+        f"{_pairs_sql(strict, implicit_first)} AS pairs",
         "arrayMap(p -> toUInt32(bitShiftRight(p, 8)), pairs) AS t",
         "arrayMap(p -> toUInt8(bitAnd(p, 255)), pairs) AS c",
-        *_levels_sql(n, spec.order),
+        *_levels_sql(n, spec.order, implicit_first),
     ]
     per_unit = f"""
     SELECT reached{', attr' if attr else ''}
     FROM (SELECT {', '.join(unit_cols)}{', attr' if attr else ''} FROM ({units}))
     WHERE reached[1] > 0"""
 
-    counts = "sumForEach(arrayMap(r -> toUInt64(r > 0), reached)) AS counts"
-    deltas = (
-        "arrayMap(i -> if(i > 1 AND reached[i] > 0, toNullable(toInt64(reached[i]) - toInt64(reached[i - 1])), NULL), arrayEnumerate(reached))"
-    )
-    times = f"quantilesExactInclusiveForEach({', '.join(map(str, QUANTILES))})({deltas}) AS times"
+    # One plain aggregate per step: cheaper than -ForEach over arrays built for every unit.
+    counts = "[" + ", ".join(f"countIf(reached[{k}] > 0)" for k in range(1, n + 1)) + "] AS counts"
+    quantiles = ", ".join(map(str, QUANTILES))
+    times = "[" + ", ".join(
+        ["[nan, nan]"]
+        + [f"quantilesExactInclusiveIf({quantiles})(toInt64(reached[{k}]) - toInt64(reached[{k - 1}]), reached[{k}] > 0)" for k in range(2, n + 1)]
+    ) + "] AS times"
     if attr and session:
         sql = (
             f"WITH (SELECT groupUniqArray({attr}) FROM events WHERE site = {{site:String}}"
