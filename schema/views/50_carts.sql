@@ -6,6 +6,11 @@
 -- Parameters: site ('' = every site), from, to (exclusive: the events read), gap_s.
 CREATE OR REPLACE VIEW carts AS
 WITH
+    (
+        SELECT groupUniqArray((source, medium, campaign)) FROM events
+        WHERE (site = {site:String} OR {site:String} = '') AND ts >= {from:DateTime64(3)} AND ts < {to:DateTime64(3)}
+    ) AS entry_values,
+    arrayMap(e -> cityHash64(e.1, e.2, e.3), entry_values) AS entry_hashes,
     purchases AS
     (
         SELECT site, visitor_id, arraySort(groupArray(ts)) AS purchase_times
@@ -54,31 +59,30 @@ WITH
         GROUP BY site, visitor_id, cart_no
         HAVING countIf(name = 'add_to_cart') > 0
     ),
-    session_starts AS
+    cart_visitors AS
     (
-        -- Session starts (the gap rule of session_bounds) of visitors who added to a cart.
+        SELECT DISTINCT visitor_id FROM events
+        WHERE (site = {site:String} OR {site:String} = '') AND ts >= {from:DateTime64(3)} AND ts < {to:DateTime64(3)}
+            AND name = 'add_to_cart'
+    ),
+    session_entries AS
+    (
+        -- For visitors who added to a cart: the first second of each session (the gap rule of
+        -- session_bounds) and its entry, from all their events. An event travels as one number,
+        -- (milliseconds since `from` << 24) | entry code, the code indexing entry_values: a
+        -- numeric sort is far cheaper than carrying strings.
         SELECT
             visitor_id,
-            arrayFilter((s, prev) -> s - prev > {gap_s:UInt32}, secs, arrayPushFront(arrayPopBack(secs), 0)) AS starts
-        FROM
-        (
-            SELECT visitor_id, arraySort(groupArray(toUInt32(toDateTime(ts)))) AS secs
-            FROM events
-            WHERE (site = {site:String} OR {site:String} = '') AND ts >= {from:DateTime64(3)} AND ts < {to:DateTime64(3)}
-                AND visitor_id IN (
-                    SELECT visitor_id FROM events
-                    WHERE (site = {site:String} OR {site:String} = '') AND ts >= {from:DateTime64(3)} AND ts < {to:DateTime64(3)}
-                        AND name = 'add_to_cart')
-            GROUP BY visitor_id
-        )
-    ),
-    entries AS
-    (
-        SELECT visitor_id, toUInt32(toDateTime(ts)) AS sec, argMin((source, medium, campaign), ts) AS entry
+            arraySort(groupArray(bitShiftLeft(toUInt64(toUnixTimestamp64Milli(ts) - toUnixTimestamp64Milli({from:DateTime64(3)})), 24)
+                + transform(cityHash64(source, medium, campaign), entry_hashes, arrayEnumerate(entry_hashes), 0))) AS packed,
+            arrayMap(p -> toUInt32(intDiv(bitShiftRight(p, 24) + toUnixTimestamp64Milli({from:DateTime64(3)}), 1000)), packed) AS secs,
+            arrayMap((sec, prev) -> sec - prev > {gap_s:UInt32}, secs, arraySlice(arrayPushFront(secs, 0), 1, length(secs))) AS is_start,
+            arrayFilter((sec, start) -> start, secs, is_start) AS starts,
+            arrayFilter((p, start) -> start, arrayMap(p -> bitAnd(p, 16777215), packed), is_start) AS entry_codes
         FROM events
         WHERE (site = {site:String} OR {site:String} = '') AND ts >= {from:DateTime64(3)} AND ts < {to:DateTime64(3)}
-            AND (visitor_id, sec) IN (SELECT visitor_id, arrayJoin(starts) FROM session_starts)
-        GROUP BY visitor_id, sec
+            AND visitor_id IN (SELECT visitor_id FROM cart_visitors)
+        GROUP BY visitor_id
     )
 SELECT
     site,
@@ -97,9 +101,9 @@ SELECT
     arraySum(quantities) AS item_count,
     arraySum((q, p) -> toDecimal64(q, 4) * p, quantities, prices) AS value,
     cart_currency AS currency,
-    en.entry.1 AS source,
-    en.entry.2 AS medium,
-    en.entry.3 AS campaign,
+    entry.1 AS source,
+    entry.2 AS medium,
+    entry.3 AS campaign,
     purchased,
     if(purchased, first_purchase_at, NULL) AS purchased_at,
     order_transaction_id AS transaction_id,
@@ -107,8 +111,8 @@ SELECT
     order_currency
 FROM
 (
-    SELECT h.*, arrayLast(s -> s <= toUInt32(toDateTime(h.started_at)), s.starts) AS session_started
+    -- The cart's session is the last one that started at or before the cart's first activity.
+    SELECT h.*, entry_values[s.entry_codes[arrayLastIndex(x -> x <= toUInt32(toDateTime(h.started_at)), s.starts)]] AS entry
     FROM heads AS h
-    LEFT JOIN session_starts AS s ON h.visitor_id = s.visitor_id
-) AS hc
-LEFT JOIN entries AS en ON hc.visitor_id = en.visitor_id AND hc.session_started = en.sec;
+    LEFT JOIN session_entries AS s ON h.visitor_id = s.visitor_id
+);
