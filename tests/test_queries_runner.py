@@ -4,7 +4,7 @@ import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
 
 from tests.query_support import db  # noqa: F401 - db is a fixture
-from tracker.queries.errors import QueryLimit
+from tracker.queries.errors import QueryLimit, QueryUnavailable
 from tracker.queries.runner import QueryRunner
 
 
@@ -25,3 +25,15 @@ def test_time_limit_becomes_query_limit(db):
     slow = QueryRunner(db.runner.target, max_execution_s=0.2, max_memory_bytes=1 << 30)
     with pytest.raises(QueryLimit):
         slow.run("SELECT sum(sleepEachRow(0.1)) FROM numbers(10) SETTINGS max_block_size = 1", {})
+
+
+def test_unreachable_clickhouse_is_query_unavailable(db):
+    from dataclasses import replace
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    runner = QueryRunner(replace(db.runner.target, port=port), 5, 1 << 30)
+    with pytest.raises(QueryUnavailable):
+        runner.run("SELECT 1", {})

@@ -9,7 +9,6 @@ than the gap, carts from add/remove events closed by a purchase.
 from __future__ import annotations
 
 import random
-import statistics
 import time
 import uuid
 from collections import defaultdict
@@ -175,10 +174,11 @@ def quantile(values: list[int], q: float) -> float | None:
 
 def model_funnel(data: dict[str, list[Ev]], unit: str, order: str, tests=SHOP, same_as=SHOP_SAME_AS, occurrence=SHOP_OCCURRENCE):
     units = [evs for events in data.values() for evs in (sessions_of(events) if unit == "session" else [events])]
-    reached = [r for r in (reach(u, tests, same_as, occurrence, order) for u in units) if r[0] is not None]
+    entered = [(u, r) for u in units if (r := reach(u, tests, same_as, occurrence, order))[0] is not None]
+    reached = [r for _, r in entered]
     by_source = defaultdict(list)
-    for u, r in zip([u for u in units if reach(u, tests, same_as, occurrence, order)[0] is not None], reached):
-        by_source[u[0].source].append(r)
+    for u, r in entered:
+        by_source[u[0].source].append(r)  # the breakdown value is the unit's first event's
 
     def figures(rows):
         out = []

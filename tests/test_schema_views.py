@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.query_support import T0, at, day_range, db, event, insert  # noqa: F401 - db is a fixture
+from tests.query_support import T0, at, db, event, insert  # noqa: F401 - db is a fixture
 from tracker.clickhouse.migrate import render_view, view_files
 from tracker.queries.funnels import FunnelSpec, run_funnel
 from tracker.queries.stats import StatsQuery, run_stats

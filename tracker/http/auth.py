@@ -27,7 +27,10 @@ async def authorize(request: Request, site_id: str) -> Site:
     token = bearer_token(request)
     if token is None:
         raise ApiError(401, "unauthorized", "send a query API token: Authorization: Bearer <token>", headers=_CHALLENGE)
-    token_site = await asyncio.to_thread(tracker.tokens.site_of, token, lambda: connect(tracker.target))
+    try:
+        token_site = await asyncio.to_thread(tracker.tokens.site_of, token, lambda: connect(tracker.target))
+    except Exception:  # noqa: BLE001 - the token list could not be loaded: not the client's fault
+        raise ApiError(503, "clickhouse_unavailable", "ClickHouse cannot be reached; retry later", headers={"Retry-After": "5"}) from None
     if token_site is None:
         raise ApiError(401, "unauthorized", "the token is not valid (create one with: python -m tracker token create SITE)", headers=_CHALLENGE)
     site = tracker.sites.get(site_id)

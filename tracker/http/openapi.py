@@ -113,7 +113,7 @@ def _operation(endpoint: Endpoint) -> dict:
             "401": _error("No token, or a token that is not valid."),
             "403": _error("The token belongs to another site."),
             "404": _error("No such site."),
-            "503": _error("The query hit its time or memory limit."),
+            "503": _error("The query hit its time or memory limit, or ClickHouse cannot be reached."),
         },
     }
 

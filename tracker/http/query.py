@@ -22,7 +22,7 @@ from tracker.http.auth import authorize
 from tracker.http.responses import json_response
 from tracker.queries import carts, funnels, stats
 from tracker.queries.durations import format_duration, parse_duration
-from tracker.queries.errors import ParamError, ParamErrors, QueryLimit
+from tracker.queries.errors import ParamError, ParamErrors, QueryLimit, QueryUnavailable
 from tracker.queries.steps import parse_steps, unknown_names
 from tracker.queries.timerange import check_interval, parse_range
 from tracker.sites import Site
@@ -113,6 +113,8 @@ async def _answer(request: Request, endpoint: Endpoint, build: Callable, run: Ca
         result = await asyncio.to_thread(run, tracker, query, params)
     except QueryLimit as exc:
         raise ApiError(503, "query_limit", f"the query hit the time or memory limit; ask for a shorter range ({exc})") from None
+    except QueryUnavailable:
+        raise ApiError(503, "clickhouse_unavailable", "ClickHouse cannot be reached; retry later", headers={"Retry-After": "5"}) from None
     params.check()  # checks that needed the database (unknown step names)
     if csv:
         header, rows = to_rows(result)

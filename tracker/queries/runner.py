@@ -10,10 +10,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from clickhouse_connect.driver.exceptions import DatabaseError
+from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
 from tracker.clickhouse.client import Target, connect
-from tracker.queries.errors import QueryLimit
+from tracker.queries.errors import QueryLimit, QueryUnavailable
 
 # ClickHouse error codes that mean "this query is too big", not "the tracker is broken".
 _LIMIT_CODES = ("Code: 159.", "Code: 241.", "Code: 158.", "Code: 396.")
@@ -47,6 +47,9 @@ class QueryRunner:
     def run(self, sql: str, parameters: dict) -> Rows:
         try:
             result = self._client().query(sql, parameters=parameters, settings=self.settings)
+        except OperationalError as exc:
+            self._local.client = None  # reconnect next time
+            raise QueryUnavailable(str(exc)[:300]) from None
         except DatabaseError as exc:
             if any(code in str(exc) for code in _LIMIT_CODES):
                 raise QueryLimit(str(exc)[:300]) from None
