@@ -1,46 +1,66 @@
--- Sessions with their entry: where the visit came from (source, medium, UTM campaign, referrer),
--- its landing path and the device, taken from the session's first event.
--- Parameters as session_bounds: site ('' = every site), from, to (exclusive), gap_s.
+-- Sessions with their entry: where the visit came from (source, medium, UTM campaign, term and
+-- content, referrer), its landing path and the device, taken from the session's first event.
+-- Split like session_bounds (more than gap_s seconds without an event); one row per session.
+-- Parameters: site ('' = every site), from, to (exclusive), gap_s.
 CREATE OR REPLACE VIEW sessions AS
 WITH
-    bounds AS
+    -- Every distinct entry a session could have in the range. Each event then carries only a small
+    -- code into this list next to its time, so one numeric sort per visitor finds every session's
+    -- first event (carrying the strings themselves through the sort is several times slower).
     (
-        SELECT * FROM session_bounds(site = {site:String}, from = {from:DateTime64(3)}, to = {to:DateTime64(3)}, gap_s = {gap_s:UInt32})
-    ),
-    entries AS
-    (
-        -- Only the events at a session's first second are grouped (the IN set). The set leaves out
-        -- site: visitor ids are per-site hashes, and a string in the set key makes it several times slower.
-        SELECT
-            site, visitor_id, toDateTime(ts, 'UTC') AS started_at,
-            argMin((path, source, medium, campaign, utm_term, utm_content, referrer_host, device, browser, os), ts) AS entry
+        SELECT groupUniqArray((path, source, medium, campaign, utm_term, utm_content, referrer_host, device, browser, os))
         FROM events
         WHERE (site = {site:String} OR {site:String} = '') AND ts >= {from:DateTime64(3)} AND ts < {to:DateTime64(3)}
-            AND (visitor_id, started_at) IN (SELECT visitor_id, started_at FROM bounds)
-        GROUP BY site, visitor_id, started_at
-    )
+    ) AS entry_values,
+    arrayMap(e -> cityHash64(e), entry_values) AS entry_hashes
 SELECT
-    b.site AS site,
-    b.visitor_id AS visitor_id,
-    b.session_no AS session_no,
-    b.started_at AS started_at,
-    b.ended_at AS ended_at,
-    b.duration_s AS duration_s,
-    b.events AS events,
-    b.page_views AS page_views,
-    b.view_item AS view_item,
-    b.add_to_cart AS add_to_cart,
-    b.begin_checkout AS begin_checkout,
-    b.purchase AS purchase,
-    e.entry.1 AS entry_path,
-    e.entry.2 AS source,
-    e.entry.3 AS medium,
-    e.entry.4 AS campaign,
-    e.entry.5 AS utm_term,
-    e.entry.6 AS utm_content,
-    e.entry.7 AS referrer_host,
-    e.entry.8 AS device,
-    e.entry.9 AS browser,
-    e.entry.10 AS os
-FROM bounds AS b
-INNER JOIN entries AS e ON b.site = e.site AND b.visitor_id = e.visitor_id AND b.started_at = e.started_at;
+    site,
+    visitor_id,
+    session_no,
+    toDateTime(secs[1], 'UTC') AS started_at,
+    toDateTime(secs[-1], 'UTC') AS ended_at,
+    secs[-1] - secs[1] AS duration_s,
+    length(secs) AS events,
+    countEqual(codes, 1) AS page_views,
+    countEqual(codes, 2) AS view_item,
+    countEqual(codes, 3) AS add_to_cart,
+    countEqual(codes, 4) AS begin_checkout,
+    countEqual(codes, 5) AS purchase,
+    entry_values[bitAnd(first_event, 16777215)] AS entry,
+    entry.1 AS entry_path,
+    entry.2 AS source,
+    entry.3 AS medium,
+    entry.4 AS campaign,
+    entry.5 AS utm_term,
+    entry.6 AS utm_content,
+    entry.7 AS referrer_host,
+    entry.8 AS device,
+    entry.9 AS browser,
+    entry.10 AS os
+FROM
+(
+    SELECT
+        site,
+        visitor_id,
+        -- As in session_bounds: (second << 8) | event code, sorted.
+        arraySort(groupArray(bitShiftLeft(toUInt64(toUInt32(toDateTime(ts))), 8) + multiIf(
+            name = 'page_view', 1, name = 'view_item', 2, name = 'add_to_cart', 3,
+            name = 'begin_checkout', 4, name = 'purchase', 5, 0))) AS packed,
+        -- (milliseconds since `from` << 24) | entry code, sorted: each session's first event.
+        arraySort(groupArray(bitShiftLeft(toUInt64(toUnixTimestamp64Milli(ts) - toUnixTimestamp64Milli({from:DateTime64(3)})), 24)
+            + transform(cityHash64((path, source, medium, campaign, utm_term, utm_content, referrer_host, device, browser, os)),
+                entry_hashes, arrayEnumerate(entry_hashes), 0))) AS by_time,
+        arrayMap(p -> toUInt32(bitShiftRight(p, 8)), packed) AS all_secs,
+        arrayMap(p -> toUInt8(bitAnd(p, 255)), packed) AS all_codes,
+        arrayMap((s, prev) -> s - prev > {gap_s:UInt32}, all_secs, arrayPushFront(arrayPopBack(all_secs), 0)) AS starts
+    FROM events
+    WHERE (site = {site:String} OR {site:String} = '') AND ts >= {from:DateTime64(3)} AND ts < {to:DateTime64(3)}
+    GROUP BY site, visitor_id
+)
+ARRAY JOIN
+    arraySplit((s, start) -> start, all_secs, starts) AS secs,
+    arraySplit((c, start) -> start, all_codes, starts) AS codes,
+    -- Sorting by millisecond or by second puts the same events in each second, and sessions split
+    -- only between seconds, so the n-th session starts at the same index in both arrays.
+    arrayFilter((p, start) -> start, by_time, starts) AS first_event,
+    arrayEnumerate(arraySplit((s, start) -> start, all_secs, starts)) AS session_no;
