@@ -19,7 +19,7 @@ from tracker.clickhouse.migrate import migrate
 from tracker.config import Settings
 from tracker.dedupe import RecentIds
 from tracker.flusher import Flusher
-from tracker.http import api_params, health, ingest, openapi, pages, query, snippet
+from tracker.http import api_params, health, ingest, openapi, pages, privacy, query, snippet
 from tracker.http.responses import EXCEPTION_HANDLERS, json_response
 from tracker.http.timing import TimingMiddleware
 from tracker.ingest.pipeline import Pipeline
@@ -172,6 +172,10 @@ def routes(settings: Settings) -> list[Route]:
         Route("/demo", pages.demo_shop),
         Route("/demo/{path:path}", pages.demo_shop),
         Route("/api/v1/openapi.json", openapi.openapi_json),
+        Route("/api/v1/sites/{site}/visitors/{id}", privacy.visitor, methods=["DELETE"]),
+        Route("/api/v1/sites/{site}/visitors/{id}/export", privacy.visitor),
+        Route("/api/v1/sites/{site}/customers/{id}", privacy.customer, methods=["DELETE"]),
+        Route("/api/v1/sites/{site}/customers/{id}/export", privacy.customer),
         *(Route(f"{openapi.PREFIX}{e.path}", query.HANDLERS[e.name]) for e in api_params.ENDPOINTS),
     ]
 

@@ -118,15 +118,50 @@ def _operation(endpoint: Endpoint) -> dict:
     }
 
 
+def _privacy_operation(operation_id: str, summary: str, kind: str, response: str) -> dict:
+    id_schema = {"type": "string", "pattern": "^[0-9]+$"} if kind == "visitor" else {"type": "string", "maxLength": 128}
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "security": [{"bearer": []}],
+        "parameters": [
+            {"name": "site", "in": "path", "required": True, "schema": _STR, "description": "Site id."},
+            {"name": "id", "in": "path", "required": True, "schema": id_schema,
+             "description": "The visitor id (a number, as in exports and cart lists)" if kind == "visitor"
+             else "The customer id the shop sent with identify(); the visitor ids that carried it are included."},
+        ],
+        "responses": {
+            "200": {"description": "Done.", "content": {"application/json": {"schema": _ref(response)}}},
+            "400": _error("A malformed id, or an unknown query parameter."),
+            "401": _error("No token, or a token that is not valid."),
+            "403": _error("The token belongs to another site."),
+            "404": _error("No such site."),
+        },
+    }
+
+
+# Data-subject requests (tracker/http/privacy.py), with the same token as the queries.
+PRIVACY_PATHS = {
+    f"{PREFIX}/visitors/{{id}}": {"delete": _privacy_operation("delete_visitor", "Delete a visitor's events", "visitor", "Deletion")},
+    f"{PREFIX}/visitors/{{id}}/export": {"get": _privacy_operation("export_visitor", "A visitor's events as JSON", "visitor", "Export")},
+    f"{PREFIX}/customers/{{id}}": {"delete": _privacy_operation("delete_customer", "Delete a customer's events", "customer", "Deletion")},
+    f"{PREFIX}/customers/{{id}}/export": {"get": _privacy_operation("export_customer", "A customer's events as JSON", "customer", "Export")},
+}
+SCHEMAS["Deletion"] = _obj({"status": {"type": "string", "enum": ["deleted"]}, "deleted_events": {"type": "integer"},
+                            "visitor_ids": {"type": "array", "items": _STR}})
+SCHEMAS["Export"] = _obj({"site": _STR, "visitor_ids": {"type": "array", "items": _STR},
+                          "events": {"type": "array", "items": {"type": "object", "description": "Every stored column of the event."}}})
+
+
 def document() -> dict:
     return {
         "openapi": "3.0.3",
         "info": {
             "title": "Funnelhouse query API",
             "version": version("funnelhouse"),
-            "description": "Funnels, abandoned and recovered carts and site statistics. See docs/queries.md.",
+            "description": "Funnels, abandoned and recovered carts, site statistics (docs/queries.md), and export or deletion of one person's data (docs/privacy.md).",
         },
-        "paths": {f"{PREFIX}{e.path}": {"get": _operation(e)} for e in ENDPOINTS},
+        "paths": {**{f"{PREFIX}{e.path}": {"get": _operation(e)} for e in ENDPOINTS}, **PRIVACY_PATHS},
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",

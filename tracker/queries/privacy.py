@@ -1,0 +1,47 @@
+"""A person's data, for GDPR/CCPA/LGPD requests: find it, export it, delete it.
+
+A person is a visitor id, or a customer id together with every visitor id that carried it (the
+events before login belong to the same person). Only the `events` table holds per-person rows;
+views derive from it, and the traffic rollup is recomputed from it on its schedule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MATCH = "site = {site:String} AND (visitor_id IN {visitor_ids:Array(UInt64)} OR (customer_id != '' AND customer_id = {customer_id:String}))"
+VISITORS_OF_CUSTOMER = "SELECT DISTINCT visitor_id FROM events WHERE site = {site:String} AND customer_id = {customer_id:String}"
+
+
+@dataclass(frozen=True)
+class Person:
+    site: str
+    visitor_ids: tuple[int, ...]
+    customer_id: str = ""
+
+    def parameters(self) -> dict:
+        return {"site": self.site, "visitor_ids": list(self.visitor_ids), "customer_id": self.customer_id}
+
+
+def by_visitor(site: str, visitor_id: int) -> Person:
+    return Person(site, (visitor_id,))
+
+
+def by_customer(client, site: str, customer_id: str) -> Person:
+    rows = client.query(VISITORS_OF_CUSTOMER, parameters={"site": site, "customer_id": customer_id}).result_rows
+    return Person(site, tuple(sorted(r[0] for r in rows)), customer_id)
+
+
+def export(client, person: Person) -> list[dict]:
+    result = client.query(f"SELECT * FROM events WHERE {MATCH} ORDER BY ts", parameters=person.parameters())
+    return list(result.named_results())
+
+
+def delete(client, person: Person) -> int:
+    """Delete the person's events; returns how many there were. Deleted rows are invisible to every
+    query when this returns (lightweight DELETE, waited for) and gone from disk at the next merge."""
+    found = client.query(f"SELECT count() FROM events WHERE {MATCH}", parameters=person.parameters()).result_rows[0][0]
+    if found:
+        client.command(f"DELETE FROM events WHERE {MATCH}", parameters=person.parameters(),
+                       settings={"lightweight_deletes_sync": 2})
+    return found
