@@ -52,13 +52,15 @@ class Segment:
         chunks, offset = [], 0
         while offset + HEADER.size <= len(raw):
             length, crc = HEADER.unpack_from(raw, offset)
+            if length == 0:
+                break  # the preallocated, never written end of a segment whose process died
             start, end = offset + HEADER.size, offset + HEADER.size + length
             payload = raw[start:end]
             if end > len(raw) or zlib.crc32(payload) != crc:
                 break
             chunks.append(payload)
             offset = end
-        if offset != len(raw):
+        if raw[offset:].strip(b"\0"):
             log.warning(
                 "torn spool record skipped",
                 extra={"segment": self.path.name, "skipped_bytes": len(raw) - offset},
@@ -126,7 +128,7 @@ class Spool:
         self.bytes = sum(s.path.stat().st_size for s in sealed_segments(self.slot))
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool-io")
         # Owned by the io thread only:
-        self._file = None
+        self._fd: int | None = None
         self._file_path: Path | None = None
         self._file_rows = 0
         self._file_bytes = 0
@@ -241,17 +243,29 @@ class Spool:
 
     # -- io-thread side ----------------------------------------------------------------------
 
+    def _open_segment(self) -> None:
+        self._file_path = self.slot / (new_segment_id() + ACTIVE)
+        self._fd = os.open(self._file_path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            # Allocated up front, appends do not change the file's size, so fdatasync need not wait
+            # for a journal commit; that commit also carries ClickHouse's writes on the same disk,
+            # which made fsync's p99 30 ms here instead of a few ms.
+            os.posix_fallocate(self._fd, 0, self.segment_bytes)
+        except OSError:
+            pass  # a file system without fallocate: plain appends, still correct
+        os.fsync(self._fd)
+        fsync_dir(self.slot)
+        self._file_rows = self._file_bytes = 0
+        self._file_opened = time.monotonic()
+
     def _write(self, data: bytes, rows: int) -> bool:
-        if self._file is None:
-            self._file_path = self.slot / (new_segment_id() + ACTIVE)
-            self._file = open(self._file_path, "ab")
-            self._file_rows = self._file_bytes = 0
-            self._file_opened = time.monotonic()
-            fsync_dir(self.slot)
+        if self._fd is None:
+            self._open_segment()
         record = HEADER.pack(len(data), zlib.crc32(data)) + data
-        self._file.write(record)
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        written = os.pwrite(self._fd, record, self._file_bytes)
+        if written != len(record):
+            raise OSError(f"short write to the spool ({written} of {len(record)} bytes): disk full?")
+        os.fdatasync(self._fd)
         self._file_rows += rows
         self._file_bytes += len(record)
         with self._bytes_lock:
@@ -261,16 +275,18 @@ class Spool:
         return False
 
     def _seal_if_older(self, age_s: float) -> bool:
-        if self._file is not None and time.monotonic() - self._file_opened >= age_s:
+        if self._fd is not None and time.monotonic() - self._file_opened >= age_s:
             return self._seal()
         return False
 
     def _seal(self) -> bool:
-        if self._file is None:
+        if self._fd is None:
             return False
-        self._file.close()
+        os.ftruncate(self._fd, self._file_bytes)  # drop the unused preallocated tail
+        os.fsync(self._fd)
+        os.close(self._fd)
         self._file_path.rename(self._file_path.with_suffix(SEALED))
         fsync_dir(self.slot)
-        self._file = self._file_path = None
+        self._fd = self._file_path = None
         self._publish_gauges()
         return True
