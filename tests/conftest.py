@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from pathlib import Path
 from typing import Callable
@@ -67,6 +68,21 @@ def ch(clickhouse, database):
 def client(settings) -> TestClient:
     with TestClient(create_app(settings), headers={"user-agent": BROWSER_UA}) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def tracker_logs():
+    """Records logged under `tracker` during the test (the logger does not propagate to caplog)."""
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Keep()
+    logging.getLogger("tracker").addHandler(handler)
+    yield records
+    logging.getLogger("tracker").removeHandler(handler)
 
 
 def wait_for(fetch: Callable[[], object], expected: object, timeout: float = 15.0) -> object:

@@ -55,7 +55,7 @@ def test_a_slow_body_times_out_with_408(tmp_path, clickhouse, database):
         tracker.process.wait(30)
 
 
-def test_full_spool_answers_503_and_keeps_what_it_acknowledged(make_settings, ch):
+def test_full_spool_answers_503_and_keeps_what_it_acknowledged(make_settings, ch, tracker_logs):
     # Flushing is held back (interval of an hour), so the spool only grows.
     settings = make_settings(spool_max_bytes=3000, flush_interval_s=3600)
     acknowledged = 0
@@ -71,6 +71,8 @@ def test_full_spool_answers_503_and_keeps_what_it_acknowledged(make_settings, ch
         assert r.headers["retry-after"] == str(settings.spool_retry_after_s)
         assert client.get("/readyz").status_code == 503
         assert "tracker_spool_full_total" in client.get("/metrics").text
+        assert [r.getMessage() for r in tracker_logs].count(
+            "spool full: answering 503 until the flusher frees space (is ClickHouse down?)") == 1
     # Shutdown flushes the spool: every acknowledged event is stored.
     assert acknowledged > 0
     assert ch.query("SELECT count() FROM events").result_rows[0][0] == acknowledged

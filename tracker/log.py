@@ -29,6 +29,7 @@ def setup(level: str = "info") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger("tracker")
-    root.handlers[:] = [handler]
+    # Replace an earlier setup's handler (each app built in one process calls this), keep any other.
+    root.handlers[:] = [h for h in root.handlers if not isinstance(h.formatter, JsonFormatter)] + [handler]
     root.setLevel(level.upper())
     root.propagate = False

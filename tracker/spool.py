@@ -168,6 +168,11 @@ class Spool:
             return
         size = sum(map(len, lines))
         if self.bytes + self._pending_bytes + size > self.max_bytes:
+            if not self.refusing:  # once per episode, not once per refused request
+                log.warning(
+                    "spool full: answering 503 until the flusher frees space (is ClickHouse down?)",
+                    extra={"spool_bytes": self.bytes, "limit": self.max_bytes, "segments": len(self.segments())},
+                )
             self.refusing = True
             metrics.SPOOL_FULL.inc()
             raise SpoolFull(f"spool holds {self.bytes} bytes, limit {self.max_bytes}")
@@ -234,6 +239,8 @@ class Spool:
         segment.path.unlink()
         with self._bytes_lock:
             self.bytes -= size
+        if self.refusing:
+            log.info("spool accepts events again", extra={"spool_bytes": self.bytes})
         self.refusing = False
         self._publish_gauges()
 
