@@ -6,7 +6,6 @@ and 60 days, each visitor walking the shop funnel as far as a hash of its id say
 
 from __future__ import annotations
 
-import statistics
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path

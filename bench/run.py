@@ -10,7 +10,6 @@ on loopback with bounded durations. Results also go to bench/results.json.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gzip
 import json
 import sys

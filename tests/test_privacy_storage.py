@@ -10,7 +10,7 @@ def test_no_raw_ip_or_user_agent_is_stored(client, ch):
     headers = {"user-agent": BROWSER_UA}
     assert client.post("/api/event", json={"site": "demo", "name": "page_view", "url": "https://shop.example/"}, headers=headers).status_code == 202
     assert wait_for(lambda: count_rows(ch), 1) == 1
-    row = ch.query(f"SELECT * FROM events").result_rows[0]
+    row = ch.query("SELECT * FROM events").result_rows[0]
     stored = " ".join(str(v) for v in row)
     assert "testclient" not in stored  # Starlette's TestClient address
     assert "127.0.0.1" not in stored

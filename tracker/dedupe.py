@@ -13,12 +13,10 @@ not fsynced: it is a hint, the spool is what makes events durable), may still co
 
 from __future__ import annotations
 
-import logging
 import struct
 import time
 from pathlib import Path
 
-log = logging.getLogger("tracker.dedupe")
 
 RECORD = struct.Struct("<Qd")  # key, acknowledged at (epoch seconds)
 HOUR = 3600

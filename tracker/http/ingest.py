@@ -8,7 +8,6 @@ that is ours to save. CORS is answered here for the same reason.
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import time
 
@@ -21,7 +20,6 @@ from tracker.ingest.payload import Clock, Event, parse_event, parse_timestamp_ms
 from tracker.ingest.steps import RequestInfo
 from tracker.spool import SpoolFull
 
-log = logging.getLogger("tracker.http")
 
 ACCEPTED_TYPES = (b"application/json", b"text/plain", b"")  # text/plain: navigator.sendBeacon
 JSON = (b"content-type", b"application/json")
