@@ -15,7 +15,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LUA = ROOT / "bench" / "post.lua"
-UVICORN_FLAGS = ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+# What `tracker serve` passes to uvicorn, so the baseline runs under the same server settings.
+UVICORN_FLAGS = ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning", "--no-proxy-headers"]
 
 
 def free_port() -> int:

@@ -186,12 +186,12 @@ def serve(settings: Settings, args) -> int:
         # normal exit so the owned embedded ClickHouse is stopped in order below.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
+        # proxy_headers off: TRACKER_TRUST_PROXY_HEADERS alone decides whether X-Forwarded-For is believed.
+        options = dict(host=settings.host, port=settings.port, access_log=False, log_level="warning", proxy_headers=False)
         if settings.workers > 1:
-            uvicorn.run("tracker.app:create_app", factory=True, host=settings.host, port=settings.port,
-                        workers=settings.workers, access_log=False, log_level="warning")
+            uvicorn.run("tracker.app:create_app", factory=True, workers=settings.workers, **options)
         else:
-            uvicorn.run(create_app(Settings.from_env()), host=settings.host, port=settings.port,
-                        access_log=False, log_level="warning")
+            uvicorn.run(create_app(Settings.from_env()), **options)
     finally:
         if owned:
             owned.stop()

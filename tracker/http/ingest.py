@@ -1,13 +1,14 @@
 """POST /api/event: size limit, parse with orjson, validate, run the pipeline, spool, 202.
 
-A raw ASGI endpoint rather than a Starlette handler: this is the hot path, and skipping the
-Request/Response objects and the CORS middleware's wrapping is most of the per-request cost
-that is ours to save. CORS is answered here for the same reason.
+A raw ASGI endpoint that the app calls before Starlette (tracker/app.py): this is the hot path,
+and Starlette's middleware, router and Request/Response objects cost it about as much as its own
+validation did. So CORS, timing and the last-resort 500 are answered here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 
@@ -15,7 +16,8 @@ import orjson
 
 from tracker import metrics
 from tracker.config import Settings
-from tracker.errors import ApiError, FieldError
+from tracker.errors import ApiError, FieldError, error_body
+from tracker.http.timing import RouteTimer
 from tracker.ingest.payload import Clock, Event, parse_event, parse_timestamp_ms
 from tracker.ingest.steps import RequestInfo
 from tracker.spool import SpoolFull
@@ -23,6 +25,9 @@ from tracker.spool import SpoolFull
 
 ACCEPTED_TYPES = (b"application/json", b"text/plain", b"")  # text/plain: navigator.sendBeacon
 JSON = (b"content-type", b"application/json")
+PATH = "/api/event"
+
+log = logging.getLogger("tracker.http")
 
 
 class ClientGone(Exception):
@@ -35,24 +40,32 @@ class IngestEndpoint:
         origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
         self.any_origin = "*" in origins
         self.origins = {o.encode() for o in origins}
+        self.timer = RouteTimer()
 
     async def __call__(self, scope, receive, send) -> None:
+        started = time.perf_counter()
         headers = dict(scope["headers"])  # ASGI header names are lower-case bytes
         origin = headers.get(b"origin")
         cors = self._cors(origin)
+        status, extra = 500, []
         try:
             if scope["method"] == "OPTIONS":
-                await self._preflight(send, headers, cors)
+                status = await self._preflight(send, headers, cors)
                 return
             if scope["method"] != "POST":
                 raise ApiError(405, "method_not_allowed", "use POST", headers={"Allow": "POST, OPTIONS"})
             status, body = 202, await self.handle(scope, receive, headers, origin)
-            extra = []
         except ApiError as exc:
             status, body = exc.status, orjson.dumps(exc.body())
             extra = [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]
         except ClientGone:
+            status = 499  # nginx's figure for "client closed the request": counted, never sent
             return
+        except Exception as exc:  # noqa: BLE001 - a bug must still answer in the one error shape
+            log.error("unhandled error", exc_info=exc, extra={"path": PATH})
+            status, body = 500, orjson.dumps(error_body("internal_error", "the tracker failed to handle this request"))
+        finally:
+            self.timer.record(PATH, status, time.perf_counter() - started)
         await send({"type": "http.response.start", "status": status,
                     "headers": [JSON, (b"content-length", str(len(body)).encode()), *cors, *extra]})
         await send({"type": "http.response.body", "body": body})
@@ -66,7 +79,7 @@ class IngestEndpoint:
             return [(b"access-control-allow-origin", origin), (b"vary", b"Origin")]
         return []
 
-    async def _preflight(self, send, headers, cors) -> None:
+    async def _preflight(self, send, headers, cors) -> int:
         if b"access-control-request-method" not in headers:
             status, extra = 204, [(b"allow", b"POST, OPTIONS")]
         elif not cors:
@@ -79,9 +92,10 @@ class IngestEndpoint:
             ]
         await send({"type": "http.response.start", "status": status, "headers": [*cors, *extra]})
         await send({"type": "http.response.body", "body": b""})
+        return status
 
     async def handle(self, scope, receive, headers, origin: bytes | None) -> bytes:
-        tracker = scope["app"].state.tracker
+        tracker = scope["app"].state.tracker  # scope["app"]: the Starlette app, set by TrackerApp
         settings = self.settings
         received_at_ms = int(time.time() * 1000)
         content_type = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()

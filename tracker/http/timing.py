@@ -1,4 +1,4 @@
-"""ASGI middleware: request count and latency per route, with a bounded set of route labels."""
+"""Request count and latency per route, with a bounded set of route labels."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ def route_label(path: str) -> str:
     return next((r for r in _ROUTES if path.startswith(r)), "other")
 
 
-class TimingMiddleware:
-    def __init__(self, app) -> None:
-        self.app = app
-        self._children: dict[tuple[str, int], tuple] = {}  # .labels() costs more than the observation
+class RouteTimer:
+    """Records one request; the labelled children are cached because .labels() costs more than the observation."""
 
-    def _record(self, route: str, status: int, seconds: float) -> None:
+    def __init__(self) -> None:
+        self._children: dict[tuple[str, int], tuple] = {}
+
+    def record(self, route: str, status: int, seconds: float) -> None:
         children = self._children.get((route, status))
         if children is None:
             children = self._children[(route, status)] = (
@@ -26,6 +27,14 @@ class TimingMiddleware:
             )
         children[0].observe(seconds)
         children[1].inc()
+
+
+class TimingMiddleware:
+    """ASGI middleware for the Starlette routes (ingest times itself, see tracker/http/ingest.py)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.timer = RouteTimer()
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -42,4 +51,4 @@ class TimingMiddleware:
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            self._record(route_label(scope["path"]), status[0], time.perf_counter() - started)
+            self.timer.record(route_label(scope["path"]), status[0], time.perf_counter() - started)
