@@ -15,6 +15,8 @@ from pathlib import Path
 
 from tracker import metrics
 from tracker.clickhouse.client import Target, connect
+from tracker.events import COLUMN_NAMES
+from tracker.ingest.pipeline import ROW_FORMAT
 from tracker.spool import Segment, Spool, seal_leftovers, sealed_segments, try_lock
 
 log = logging.getLogger("tracker.flusher")
@@ -84,8 +86,9 @@ class Flusher:
                 self._client = connect(self.target)
             self._client.raw_insert(
                 "events",
+                column_names=COLUMN_NAMES,
                 insert_block=data,
-                fmt="JSONEachRow",
+                fmt=row_format(data),
                 settings={"insert_deduplication_token": segment.token},
             )
         except Exception as exc:  # noqa: BLE001 - any failure means: keep the segment, retry later
@@ -126,3 +129,8 @@ class Flusher:
                 segment.path.unlink()
         finally:
             lock.close()
+
+
+def row_format(data: bytes) -> str:
+    """Rows are JSON arrays (ROW_FORMAT); segments spooled before that change hold JSON objects."""
+    return "JSONEachRow" if data[:1] == b"{" else ROW_FORMAT

@@ -1,3 +1,4 @@
+from tracker.events import COLUMN_NAMES
 from tracker.ingest import sources, useragent
 from tracker.ingest.payload import Clock, parse_event
 from tracker.ingest.pipeline import Pipeline
@@ -17,7 +18,7 @@ def run(tmp_path, raws, ua=CHROME, ip="203.0.113.9", now=NOW):
     pipeline = Pipeline(DailySalts(tmp_path / "salts"), RecentIds(tmp_path, tmp_path, 3600, 100), frozenset({"spam.example"}))
     events = [parse_event(r, Clock(now, 10**12)) for r in raws]
     outcome = pipeline.run(events, RequestInfo(ip, ua, now))
-    return [orjson.loads(line) for line in outcome.lines], outcome.dropped
+    return [dict(zip(COLUMN_NAMES, orjson.loads(line), strict=True)) for line in outcome.lines], outcome.dropped
 
 
 def test_source_classification():

