@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from tests.query_support import T0, at, day_range, db, event, insert  # noqa: F401 - db is a fixture
+from tracker.queries import funnels
 from tracker.queries.funnels import FunnelSpec, run_funnel, run_trends
 from tracker.queries.steps import parse_steps, shop_funnel
 
@@ -219,3 +220,25 @@ def test_same_as_windowfunnel_on_random_visitors(db, order, steps):
     expected = [sum(n for level, n in levels if level >= k) for k in range(1, len(steps) + 1)]
     assert counts(db, spec(steps, window="600s", order=order)) == expected
     assert expected[-1] > 0
+
+
+@pytest.mark.parametrize("order", ["ordered", "strict", "any"])
+@pytest.mark.parametrize("unit", ["visitor", "session"])
+def test_one_step_per_event_shortcut_matches_the_general_path(db, order, unit, monkeypatch):
+    """Steps with distinct event names skip the pair expansion; counts and times must not change."""
+    rng = random.Random(11)
+    names = ["page_view", "view_item", "add_to_cart", "begin_checkout", "purchase"]
+    rows = []
+    for visitor in range(1, 201):
+        t = 0
+        for _ in range(rng.randint(1, 14)):
+            t += rng.choice([0, 0, 1, 5, 60, 900, 2400])  # same-second events and session gaps
+            rows.append(event(rng.choice(names), at(t), visitor))
+    insert(db.ch, rows)
+    s = spec(["view_item", "add_to_cart|view_cart", "begin_checkout", "purchase"], window="1h", order=order, unit=unit)
+    assert funnels.one_step_per_event(s.steps)
+    shortcut = run_funnel(db.runner, s)
+    monkeypatch.setattr(funnels, "one_step_per_event", lambda steps: False)
+    general = run_funnel(db.runner, s)
+    assert shortcut == general
+    assert shortcut["steps"][-1]["count"] > 0

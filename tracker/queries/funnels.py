@@ -15,7 +15,8 @@ Semantics (docs/queries.md has the user's version):
 
 windowFunnel only returns the deepest step, so the same algorithm is written with array
 functions, one unit per row: events packed as (second << 24 | step bits) sort fast as numbers,
-are expanded to (second, step) pairs sorted like windowFunnel sorts them, and for each step k an
+are expanded to (second, step) pairs sorted like windowFunnel sorts them (when no event can match
+two steps, they already are those pairs), and for each step k an
 arrayFill carries "the latest start of a chain that reached step k" forward, which is exactly
 the state windowFunnel keeps. Tests compare it with windowFunnel on random data.
 """
@@ -108,15 +109,36 @@ def _occurrence_sql(steps: tuple[Step, ...]) -> str:
     return expression
 
 
-def _pairs_sql(strict: bool, implicit_first: bool) -> str:
+def one_step_per_event(steps: tuple[Step, ...]) -> bool:
+    """True when no event can match two steps: named events only, no step's names shared with another."""
+    names = [step.event_names() for step in steps]
+    return (
+        all(step.same_as is None and ANY_EVENT not in {a.name for a in step.alternatives} for step in steps)
+        and sum(map(len, names)) == len(set().union(*names))
+    )
+
+
+def _pairs_sql(strict: bool, implicit_first: bool, single: bool, unmatched: bool) -> list[str]:
+    """Select-list items t (second) and c (step + 1, 0 = no step) of each (event, matched step) pair."""
+    if single:
+        # At most one bit per event: its position is bitCount(mask - 1), and the units, sorted by
+        # (second << 24 | mask), are already in pair order. No expansion, no second sort: about a
+        # fifth less time for a plain shop funnel (bench/funnel.py).
+        bits = "bitAnd(e, 16777215)"
+        events = f"arrayFilter(e -> {bits} != 0, ev)" if unmatched and not strict else "ev"
+        step = f"if({bits} = 0, 0, bitCount({bits} - 1) + 1)" if strict else f"bitCount({bits} - 1) + 1"
+        return [f"{events} AS matched", "arrayMap(e -> toUInt32(bitShiftRight(e, 24)), matched) AS t",
+                f"arrayMap(e -> toUInt8({step}), matched) AS c"]
     # (second << 8 | step + 1) per matched step; in strict mode an event matching no step becomes
     # (second << 8 | 0), which sorts before that second's steps, as windowFunnel sorts it.
     none = "[bitShiftLeft(bitShiftRight(e, 24), 8)]" if strict else "[]"
     bits = "bitAnd(e, 16777214)" if implicit_first else "bitAnd(e, 16777215)"
-    return (
+    pairs = (
         f"arraySort(arrayFlatten(arrayMap(e -> if({bits} = 0, "
         f"{none}, arrayMap(b -> bitShiftLeft(bitShiftRight(e, 24), 8) + b + 1, bitPositionsToArray({bits}))), ev)))"
     )
+    return [f"{pairs} AS pairs", "arrayMap(p -> toUInt32(bitShiftRight(p, 8)), pairs) AS t",
+            "arrayMap(p -> toUInt8(bitAnd(p, 255)), pairs) AS c"]
 
 
 def _levels_sql(n: int, order: str, implicit_first: bool) -> list[str]:
@@ -238,9 +260,7 @@ def build_sql(spec: FunnelSpec) -> tuple[str, dict]:
     )
     unit_cols = [
         f"{_occurrence_sql(spec.steps)} AS ev",
-        f"{_pairs_sql(strict, implicit_first)} AS pairs",
-        "arrayMap(p -> toUInt32(bitShiftRight(p, 8)), pairs) AS t",
-        "arrayMap(p -> toUInt8(bitAnd(p, 255)), pairs) AS c",
+        *_pairs_sql(strict, implicit_first, one_step_per_event(spec.steps), keep_all),
         *_levels_sql(n, spec.order, implicit_first),
     ]
     per_unit = f"""
