@@ -2,7 +2,7 @@ import asyncio
 
 import pytest
 
-from tracker.spool import HEADER, Segment, Spool, SpoolFull
+from tracker.spool import HEADER, PREALLOCATE_MIN, Segment, Spool, SpoolFull
 
 
 def make_spool(root, **kw):
@@ -45,6 +45,10 @@ def test_segments_seal_at_the_row_limit(tmp_path):
         spool.start()
         for i in range(5):
             await spool.append(lines(5, 5 * i))
+        for _ in range(100):  # segments are sealed on the prep thread, right after the append
+            if len(spool.segments()) == 2:
+                break
+            await asyncio.sleep(0.02)
         sealed = len(spool.segments())
         await spool.close()
         spool.release()
@@ -112,3 +116,43 @@ def test_two_live_spools_take_different_slots(tmp_path):
 def test_segment_token_is_its_unique_name(tmp_path):
     a, b = Segment(tmp_path / "1-2-aa.seg"), Segment(tmp_path / "1-2-bb.seg")
     assert (a.token, b.token) == ("1-2-aa", "1-2-bb")
+
+
+def test_next_segment_is_written_zeros_prepared_ahead_and_dropped_on_close(tmp_path):
+    """Appends go into blocks already written and synced (no journal commit per sync); nothing is left behind."""
+    async def scenario():
+        spool = make_spool(tmp_path)
+        spool.start()
+        await asyncio.wrap_future(spool._spare)  # the first spare, prepared at start
+        await spool.append(lines(3))
+        await asyncio.wrap_future(spool._spare)  # the next one, prepared as the first was taken
+        files = {p.name: p.read_bytes() for p in spool.slot.glob("*.active")}
+        await spool.close()
+        spool.release()
+        return spool, files
+
+    spool, files = asyncio.run(scenario())
+    written = [data for data in files.values() if data[:4] != bytes(4)]
+    spares = [data for data in files.values() if data[:4] == bytes(4)]
+    assert len(written) == 1 and len(spares) == 1
+    assert len(written[0]) == PREALLOCATE_MIN and len(spares[0]) == PREALLOCATE_MIN
+    assert spares[0] == bytes(PREALLOCATE_MIN)
+    assert not list(spool.slot.glob("*.active"))  # the unused spare is deleted on close
+    [segment] = spool.segments()
+    assert segment.read() == (b"".join(lines(3)), 3)
+    assert segment.path.stat().st_size == HEADER.size + len(b"".join(lines(3)))  # zeros cut at seal
+
+
+def test_an_unused_spare_left_by_a_crash_is_deleted_on_restart(tmp_path):
+    async def crash():
+        spool = make_spool(tmp_path)
+        spool.start()
+        spool._spare.result(timeout=10)
+        spool.release()
+        return spool.slot
+
+    slot = asyncio.run(crash())
+    assert len(list(slot.glob("*.active"))) == 1
+    restarted = make_spool(tmp_path)
+    assert not list(slot.glob("*.active")) and restarted.segments() == []
+    restarted.release()

@@ -73,7 +73,9 @@ class Flusher:
         for segment in self.spool.segments():
             if not await asyncio.to_thread(self._insert, segment):
                 return False
-            self.spool.forget(segment)
+            # Off the event loop: deleting a file waits for an ext4 journal commit, which waits
+            # for ClickHouse's writes (tens of ms under load, seen as ingest p99).
+            await asyncio.to_thread(self.spool.forget, segment)
         return True
 
     def _insert(self, segment: Segment) -> bool:
