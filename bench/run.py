@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import harness  # noqa: E402
 from bench.flush import measure_flush  # noqa: E402
 from bench.funnel import measure_funnel  # noqa: E402
+from bench.openloop import open_loop  # noqa: E402
 from tracker.clickhouse import embedded  # noqa: E402
 from tracker.clickhouse.client import Target, connect  # noqa: E402
 
@@ -111,6 +112,15 @@ def run_ingest(args, tmp: Path, clickhouse, results: dict, rows: list) -> None:
             target = "target 150,000" if batch == 20 else ""
             rows.append((f"batch {batch}: events/s end to end", f"{per_s:,.0f}", target, ok(per_s >= 150_000) if batch == 20 else ""))
             rows.append((f"batch {batch}: p50 / p99 ms (full load)", f"{run.p50_ms:.1f} / {run.p99_ms:.1f}", "", ""))
+            if batch == 20:
+                # The target: p99 < 10 ms at half of 150k events/s. Measured at half the rate this
+                # machine reached, open-loop (latency from when each request was due).
+                half = per_s / 2
+                say(f"ingest: open-loop batches of 20 at {half:,.0f} events/s")
+                paced = open_loop(tracker.port, half / batch, args.seconds, batch)
+                results["ingest_batch_20_half_rate"] = vars(paced)
+                rows.append((f"batch 20 at half that rate ({half:,.0f} ev/s, open loop): p50 / p99 ms",
+                             f"{paced.p50_ms:.1f} / {paced.p99_ms:.1f}", "target p99 < 10", ok(paced.p99_ms < 10)))
 
         say(f"memory: {args.soak_seconds:g} s soak with batches of 20")
         rss_start = tracker.rss_mb()
