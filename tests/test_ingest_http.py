@@ -123,3 +123,16 @@ def metric_values(text: str) -> dict[str, float]:
         for line in text.splitlines()
         if line and not line.startswith("#")
     }
+
+
+def test_a_bug_in_ingest_is_a_logged_500_in_the_error_shape(client, monkeypatch, tracker_logs):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(client.app.state.tracker.pipeline, "run", broken)
+    r = client.post("/api/event", json={"site": "demo", "name": "page_view"})
+    assert r.status_code == 500
+    assert r.json() == {"error": {"code": "internal_error", "message": "the tracker failed to handle this request", "fields": []}}
+    assert any(rec.getMessage() == "unhandled error" and rec.exc_info for rec in tracker_logs)
+    metrics = metric_values(client.get("/metrics").text)
+    assert metrics['tracker_http_requests_total{route="/api/event",status="500"}'] >= 1

@@ -29,5 +29,10 @@ class ApiError(Exception):
         return error_body(self.code, self.message, self.fields)
 
 
+def internal_error_body() -> dict:
+    """The answer to a bug: no detail for the client (it is in the log)."""
+    return error_body("internal_error", "the tracker failed to handle this request")
+
+
 def error_body(code: str, message: str, fields: list[FieldError] | None = None) -> dict:
     return {"error": {"code": code, "message": message, "fields": [f.as_dict() for f in fields or []]}}

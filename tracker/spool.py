@@ -328,12 +328,18 @@ class Spool:
 
     def _finish_segment(self, fd: int, path: Path, size: int) -> None:
         try:
-            os.ftruncate(fd, size)  # drop the unused zeros
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        path.rename(path.with_suffix(SEALED))
-        fsync_dir(self.slot)
+            try:
+                os.ftruncate(fd, size)  # drop the unused zeros
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            path.rename(path.with_suffix(SEALED))
+            fsync_dir(self.slot)
+        except OSError as exc:
+            # Its records are synced already: the next start seals and flushes it (seal_leftovers).
+            log.error("could not seal a spool segment; it is flushed after the next restart",
+                      extra={"segment": path.name, "cause": str(exc)})
+            return
         self._publish_gauges()
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self.sealed.set)

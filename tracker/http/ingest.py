@@ -16,7 +16,7 @@ import orjson
 
 from tracker import metrics
 from tracker.config import Settings
-from tracker.errors import ApiError, FieldError, error_body
+from tracker.errors import ApiError, FieldError, internal_error_body
 from tracker.http.timing import RouteTimer
 from tracker.ingest.payload import Clock, Event, parse_event, parse_timestamp_ms
 from tracker.ingest.steps import RequestInfo
@@ -63,7 +63,7 @@ class IngestEndpoint:
             return
         except Exception as exc:  # noqa: BLE001 - a bug must still answer in the one error shape
             log.error("unhandled error", exc_info=exc, extra={"path": PATH})
-            status, body = 500, orjson.dumps(error_body("internal_error", "the tracker failed to handle this request"))
+            status, body = 500, orjson.dumps(internal_error_body())
         finally:
             self.timer.record(PATH, status, time.perf_counter() - started)
         await send({"type": "http.response.start", "status": status,

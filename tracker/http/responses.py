@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tracker.errors import ApiError, error_body
+from tracker.errors import ApiError, error_body, internal_error_body
 
 log = logging.getLogger("tracker.http")
 
@@ -31,7 +31,7 @@ async def http_error(request: Request, exc: HTTPException) -> Response:
 
 async def server_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
-    return json_response(error_body("internal_error", "the tracker failed to handle this request"), 500)
+    return json_response(internal_error_body(), 500)
 
 
 EXCEPTION_HANDLERS = {ApiError: api_error, HTTPException: http_error, Exception: server_error}
