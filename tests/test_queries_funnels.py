@@ -194,6 +194,19 @@ def test_trends_bucket_units_by_the_local_day_they_entered(db):
     assert [(p["period"], p["entered"], p["completed"]) for p in tokyo] == [(monday, 1, 1), (tuesday, 2, 1)]
 
 
+def random_visits(seed: int, visitors: int, max_events: int, gaps: list[int]) -> list:
+    """Shop events at random, with same-second events on purpose (gaps of 0)."""
+    rng = random.Random(seed)
+    names = ["page_view", "view_item", "add_to_cart", "begin_checkout", "purchase"]
+    rows = []
+    for visitor in range(1, visitors + 1):
+        t = 0
+        for _ in range(rng.randint(1, max_events)):
+            t += rng.choice(gaps)
+            rows.append(event(rng.choice(names), at(t), visitor))
+    return rows
+
+
 @pytest.mark.parametrize("order,steps", [
     ("ordered", ["view_item", "add_to_cart", "begin_checkout", "purchase"]),
     ("strict", ["view_item", "add_to_cart", "begin_checkout", "purchase"]),
@@ -202,15 +215,7 @@ def test_trends_bucket_units_by_the_local_day_they_entered(db):
 ])
 def test_same_as_windowfunnel_on_random_visitors(db, order, steps):
     """The array implementation reaches the same step as ClickHouse's windowFunnel for every visitor."""
-    rng = random.Random(7)
-    names = ["page_view", "view_item", "add_to_cart", "begin_checkout", "purchase"]
-    rows = []
-    for visitor in range(1, 301):
-        t = 0
-        for _ in range(rng.randint(1, 12)):
-            t += rng.choice([0, 0, 1, 2, 30, 200, 900])  # same-second events on purpose
-            rows.append(event(rng.choice(names), at(t), visitor))
-    insert(db.ch, rows)
+    insert(db.ch, random_visits(seed=7, visitors=300, max_events=12, gaps=[0, 0, 1, 2, 30, 200, 900]))
     mode = "" if order == "ordered" else ", 'strict_order'"
     conds = ", ".join("true" if n == "*" else f"name = '{n}'" for n in steps)
     levels = db.ch.query(
@@ -226,15 +231,7 @@ def test_same_as_windowfunnel_on_random_visitors(db, order, steps):
 @pytest.mark.parametrize("unit", ["visitor", "session"])
 def test_one_step_per_event_shortcut_matches_the_general_path(db, order, unit, monkeypatch):
     """Steps with distinct event names skip the pair expansion; counts and times must not change."""
-    rng = random.Random(11)
-    names = ["page_view", "view_item", "add_to_cart", "begin_checkout", "purchase"]
-    rows = []
-    for visitor in range(1, 201):
-        t = 0
-        for _ in range(rng.randint(1, 14)):
-            t += rng.choice([0, 0, 1, 5, 60, 900, 2400])  # same-second events and session gaps
-            rows.append(event(rng.choice(names), at(t), visitor))
-    insert(db.ch, rows)
+    insert(db.ch, random_visits(seed=11, visitors=200, max_events=14, gaps=[0, 0, 1, 5, 60, 900, 2400]))  # with session gaps
     s = spec(["view_item", "add_to_cart|view_cart", "begin_checkout", "purchase"], window="1h", order=order, unit=unit)
     assert funnels.one_step_per_event(s.steps)
     shortcut = run_funnel(db.runner, s)
