@@ -59,6 +59,20 @@ def test_memory_is_bounded_by_max_ids(tmp_path):
     assert first[0] not in recent  # the oldest hour went early to stay under the cap
 
 
+def test_reaching_the_cap_forgets_the_oldest_ids_not_the_latest(tmp_path):
+    (tmp_path / "slot-0").mkdir()
+    recent = RecentIds(tmp_path, tmp_path / "slot-0", 86400, max_ids=100)
+    batches = [ids(10) for _ in range(30)]  # 300 ids in one busy hour, three times the cap
+    for batch in batches:
+        recent.remember(batch, now=NOW)
+        recent.sync(now=NOW)
+        assert all(i in recent for i in batch)
+    remembered = sum(i in recent for batch in batches for i in batch)
+    assert 75 <= remembered <= 100
+    assert all(i in recent for batch in batches[-7:] for i in batch)  # the latest 70 are all known
+    assert batches[0][0] not in recent
+
+
 def test_resent_batch_after_a_restart_counts_once(make_settings, ch):
     settings = make_settings()
     batch = {"site": "demo", "events": [{"name": "add_to_cart", "event_id": i} for i in ids(5)]}

@@ -3,7 +3,9 @@
 A client that did not hear our 202 (timeout, page closed, offline) resends the same events with
 the same event_ids; they must count once, whichever worker the resend reaches.
 
-Each worker keeps the ids in memory (64-bit keys in hourly sets, so expiry drops whole sets) and
+Each worker keeps the ids in memory (64-bit keys in sets per hour, so expiry drops whole sets; a
+busy hour is cut into several sets of at most a quarter of TRACKER_DEDUPE_MAX_IDS, so reaching
+the cap forgets the oldest quarter, never the ids just acknowledged) and
 appends the ids it acknowledges to an ids log in its spool slot (`ids-<hour>.log`, 16 bytes per id).
 A background task writes that log and reads the other slots' logs a few times a second; on start,
 every log within the horizon is read back. A resend that reaches another worker within that
@@ -33,7 +35,9 @@ class RecentIds:
         self.own_slot = Path(own_slot)
         self.horizon_s = horizon_s
         self.max_ids = max_ids
-        self._buckets: dict[int, set[int]] = {}  # hour -> keys acknowledged in it
+        self._buckets: dict[tuple[int, int], set[int]] = {}  # (hour, part) -> keys acknowledged in it
+        self._part: dict[int, int] = {}  # hour -> its part being filled
+        self._part_size = max(1, max_ids // 4)
         self._count = 0
         self._unwritten: list[bytes] = []
         self._offsets: dict[Path, int] = {}  # how far each other slot's log has been read
@@ -49,7 +53,12 @@ class RecentIds:
         self._unwritten.extend(RECORD.pack(k, now) for k in keys)
 
     def _add(self, keys: list[int], at: float) -> None:
-        bucket = self._buckets.setdefault(int(at // HOUR), set())
+        hour = int(at // HOUR)
+        part = self._part.get(hour, 0)
+        bucket = self._buckets.setdefault((hour, part), set())
+        if len(bucket) >= self._part_size:
+            self._part[hour] = part + 1
+            bucket = self._buckets[(hour, part + 1)] = set()
         before = len(bucket)
         bucket.update(keys)
         self._count += len(bucket) - before
@@ -97,7 +106,9 @@ class RecentIds:
             self._add(keys, hour * HOUR)
 
     def _expire(self, oldest_hour: int) -> None:
-        for hour in sorted(self._buckets):
+        for hour, part in sorted(self._buckets):
             if hour >= oldest_hour and self._count <= self.max_ids:
                 break
-            self._count -= len(self._buckets.pop(hour))
+            self._count -= len(self._buckets.pop((hour, part)))
+        for hour in [h for h in self._part if h < oldest_hour]:
+            del self._part[hour]
