@@ -83,9 +83,11 @@ def step_condition(index: int, step: Step, params: dict) -> str:
     return "(" + " OR ".join(_alternative_sql(alt, f"s{index}a{j}", params) for j, alt in enumerate(step.alternatives)) + ")"
 
 
-def mask_sql(steps: tuple[Step, ...], params: dict) -> str:
-    """Bit k set when the event matches step k's definition (repeats share their first step's test)."""
-    if one_step_per_event(steps) and not any(alt.filters for step in steps for alt in step.alternatives):
+def mask_sql(steps: tuple[Step, ...], params: dict, single: bool) -> str:
+    """Bit k set when the event matches step k's definition (repeats share their first step's test).
+
+    single: one_step_per_event(steps)."""
+    if single and not any(alt.filters for step in steps for alt in step.alternatives):
         # Each name belongs to one step: one lookup instead of a comparison per step (~10% faster).
         names, bits = [], []
         for k, step in enumerate(steps):
@@ -217,6 +219,7 @@ def build_sql(spec: FunnelSpec) -> tuple[str, dict]:
     session = spec.unit == "session"
     attr = quote_identifier(spec.breakdown) if spec.breakdown else None
     keep_all = strict or session  # events matching no step still matter (interruptions, session gaps)
+    single = one_step_per_event(spec.steps)
 
     packed = f"bitShiftLeft(toUInt64(toUInt32(toDateTime(ts))), {_STEP_BITS}) + mask"
     visitor_cols = [f"arraySort(groupArray({packed})) AS evs" if keep_all else f"arraySort(groupArrayIf({packed}, mask != 0)) AS evs"]
@@ -233,7 +236,7 @@ def build_sql(spec: FunnelSpec) -> tuple[str, dict]:
         SELECT visitor_id, {', '.join(visitor_cols)}
         FROM
         (
-            SELECT visitor_id, ts, {mask_sql(spec.steps, params)} AS mask{f', {attr} AS attr' if attr else ''}
+            SELECT visitor_id, ts, {mask_sql(spec.steps, params, single)} AS mask{f', {attr} AS attr' if attr else ''}
             FROM events
             WHERE site = {{site:String}} AND ts >= {{start:DateTime64(3)}} AND ts < {{end:DateTime64(3)}}
         )
@@ -269,7 +272,7 @@ def build_sql(spec: FunnelSpec) -> tuple[str, dict]:
     )
     unit_cols = [
         f"{_occurrence_sql(spec.steps)} AS ev",
-        *_pairs_sql(strict, implicit_first, one_step_per_event(spec.steps), keep_all),
+        *_pairs_sql(strict, implicit_first, single, keep_all),
         *_levels_sql(n, spec.order, implicit_first),
     ]
     per_unit = f"""
