@@ -19,6 +19,7 @@ from tracker.clickhouse.migrate import migrate
 from tracker.config import Settings
 from tracker.dedupe import RecentIds
 from tracker.flusher import Flusher
+from tracker.gc_tuning import settle_heap
 from tracker.http import api_params, health, ingest, openapi, pages, privacy, query, snippet
 from tracker.http.responses import EXCEPTION_HANDLERS, json_response
 from tracker.http.timing import TimingMiddleware
@@ -124,6 +125,7 @@ async def start_tracker(settings: Settings) -> Tracker:
     tracker.flusher.start()
     tracker.tasks.append(asyncio.create_task(tracker.refresh_sites_forever(), name="sites-refresh"))
     tracker.tasks.append(asyncio.create_task(tracker.share_event_ids_forever(), name="dedupe-sync"))
+    settle_heap()
     log.info(
         "tracker started",
         extra={"clickhouse": target.display(), "embedded": settings.embedded, "spool": str(spool.slot)},

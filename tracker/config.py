@@ -101,7 +101,7 @@ DOCS: dict[str, str] = {
     "retention_days": "Events older than this are deleted by ClickHouse TTL.",
     "sites_refresh_s": "How often each worker reloads the site list (so `site add` takes effect).",
     "dedupe_horizon_h": "A client event_id acknowledged within this many hours, by any worker, is dropped as a duplicate.",
-    "dedupe_max_ids": "Most event_ids each worker remembers (about 60 bytes each); past it the oldest quarter is forgotten early.",
+    "dedupe_max_ids": "Most event_ids each worker remembers (about 75 bytes each); past it the oldest quarter is forgotten early.",
     "spam_referrers": "Extra comma-separated referrer domains whose traffic is dropped as spam.",
     "body_timeout_s": "A request body not fully received within this time gets 408 (slow clients).",
     "rate_limit_ip_per_s": "Events per second one client IP may send, per worker (0: no limit); 429 above.",

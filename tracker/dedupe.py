@@ -3,9 +3,9 @@
 A client that did not hear our 202 (timeout, page closed, offline) resends the same events with
 the same event_ids; they must count once, whichever worker the resend reaches.
 
-Each worker keeps the ids in memory (64-bit keys in sets per hour, so expiry drops whole sets; a
-busy hour is cut into several sets of at most a quarter of TRACKER_DEDUPE_MAX_IDS, so reaching
-the cap forgets the oldest quarter, never the ids just acknowledged) and
+Each worker keeps the ids in memory (64-bit keys in buckets per hour, so expiry drops whole
+buckets; a busy hour is cut into several buckets of at most a quarter of TRACKER_DEDUPE_MAX_IDS,
+so reaching the cap forgets the oldest quarter, never the ids just acknowledged) and
 appends the ids it acknowledges to an ids log in its spool slot (`ids-<hour>.log`, 16 bytes per id).
 A background task writes that log and reads the other slots' logs a few times a second; on start,
 every log within the horizon is read back. A resend that reaches another worker within that
@@ -35,7 +35,10 @@ class RecentIds:
         self.own_slot = Path(own_slot)
         self.horizon_s = horizon_s
         self.max_ids = max_ids
-        self._buckets: dict[tuple[int, int], set[int]] = {}  # (hour, part) -> keys acknowledged in it
+        # (hour, part) -> keys acknowledged in it. A bucket is a dict of int -> None, not a set: the
+        # garbage collector never tracks such a dict, but it walks every entry of every set on each
+        # full collection (measured: 44 ms per full collection with 2M ids in sets).
+        self._buckets: dict[tuple[int, int], dict[int, None]] = {}
         self._part: dict[int, int] = {}  # hour -> its part being filled
         self._part_size = max(1, max_ids // 4)
         self._count = 0
@@ -55,12 +58,12 @@ class RecentIds:
     def _add(self, keys: list[int], at: float) -> None:
         hour = int(at // HOUR)
         part = self._part.get(hour, 0)
-        bucket = self._buckets.setdefault((hour, part), set())
+        bucket = self._buckets.setdefault((hour, part), {})
         if len(bucket) >= self._part_size:
             self._part[hour] = part + 1
-            bucket = self._buckets[(hour, part + 1)] = set()
+            bucket = self._buckets[(hour, part + 1)] = {}
         before = len(bucket)
-        bucket.update(keys)
+        bucket.update(dict.fromkeys(keys))
         self._count += len(bucket) - before
 
     def load(self, now: float | None = None) -> None:
