@@ -21,6 +21,7 @@ from tracker.dedupe import RecentIds
 from tracker.flusher import Flusher
 from tracker.gc_tuning import settle_heap
 from tracker.http import api_params, health, ingest, openapi, pages, privacy, query, snippet
+from tracker.http.deadlines import BodyDeadlines
 from tracker.http.responses import EXCEPTION_HANDLERS, json_response
 from tracker.http.timing import TimingMiddleware
 from tracker.ingest.pipeline import Pipeline
@@ -52,6 +53,7 @@ class Tracker:
     embedded: EmbeddedServer | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
     tokens: TokenCache = field(default_factory=TokenCache)  # query API tokens, loaded on first use
+    body_deadlines: BodyDeadlines = field(default_factory=BodyDeadlines)
     _queries: QueryRunner | None = None
 
     @property
@@ -72,7 +74,7 @@ class Tracker:
         return await asyncio.to_thread(ping)
 
     async def share_event_ids_forever(self) -> None:
-        # In the event loop, not a thread: the handlers read the same sets.
+        # In the event loop, not a thread: the handlers read the same ids.
         while True:
             await asyncio.sleep(DEDUPE_SYNC_S)
             try:
@@ -125,6 +127,7 @@ async def start_tracker(settings: Settings) -> Tracker:
     tracker.flusher.start()
     tracker.tasks.append(asyncio.create_task(tracker.refresh_sites_forever(), name="sites-refresh"))
     tracker.tasks.append(asyncio.create_task(tracker.share_event_ids_forever(), name="dedupe-sync"))
+    tracker.tasks.append(asyncio.create_task(tracker.body_deadlines.sweep_forever(), name="body-deadlines"))
     settle_heap()
     log.info(
         "tracker started",

@@ -17,6 +17,7 @@ import orjson
 from tracker import metrics
 from tracker.config import Settings
 from tracker.errors import ApiError, FieldError, internal_error_body
+from tracker.http.deadlines import BodyDeadlines
 from tracker.http.timing import RouteTimer
 from tracker.ingest.payload import Clock, Event, parse_event, parse_timestamp_ms
 from tracker.ingest.steps import RequestInfo
@@ -102,7 +103,7 @@ class IngestEndpoint:
         if content_type not in ACCEPTED_TYPES:
             raise ApiError(415, "unsupported_media_type",
                            f"send JSON as application/json or text/plain, not {content_type.decode(errors='replace')[:100]}")
-        body = await read_body(receive, headers, settings.max_body_bytes, settings.body_timeout_s)
+        body = await read_body(receive, headers, settings.max_body_bytes, settings.body_timeout_s, tracker.body_deadlines)
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
@@ -155,7 +156,7 @@ class IngestEndpoint:
         return orjson.dumps({"accepted": len(outcome.lines), "dropped": outcome.dropped, "rejected": rejected})
 
 
-async def read_body(receive, headers, max_bytes: int, timeout_s: float) -> bytes:
+async def read_body(receive, headers, max_bytes: int, timeout_s: float, deadlines: BodyDeadlines) -> bytes:
     if headers.get(b"content-encoding", b"identity").lower() != b"identity":
         # Compressed bodies are refused outright: no decompression bombs to defuse.
         raise ApiError(415, "unsupported_media_type", "send the body uncompressed (no Content-Encoding)")
@@ -163,21 +164,25 @@ async def read_body(receive, headers, max_bytes: int, timeout_s: float) -> bytes
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise ApiError(413, "payload_too_large", f"the body is larger than {max_bytes} bytes")
     chunks, size = [], 0
+    task = deadlines.start(timeout_s)
     try:
-        async with asyncio.timeout(timeout_s):
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    raise ClientGone()
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > max_bytes:
-                    raise ApiError(413, "payload_too_large", f"the body is larger than {max_bytes} bytes")
-                chunks.append(chunk)
-                if not message.get("more_body", False):
-                    return b"".join(chunks)
-    except TimeoutError:
-        raise ApiError(408, "request_timeout", f"the body did not arrive within {timeout_s:g} s") from None
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGone()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > max_bytes:
+                raise ApiError(413, "payload_too_large", f"the body is larger than {max_bytes} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+    except asyncio.CancelledError:
+        if deadlines.expired(task):
+            raise ApiError(408, "request_timeout", f"the body did not arrive within {timeout_s:g} s") from None
+        raise
+    finally:
+        deadlines.finish(task)
 
 
 def limit(limiter, key: str, cost: int, who: str) -> None:
