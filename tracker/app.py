@@ -30,6 +30,7 @@ from tracker.ingest.salts import DailySalts
 from tracker.sites import Site, SiteCache, add_site, get_site
 from tracker.queries.runner import QueryRunner
 from tracker.spool import Spool
+from tracker.tally import TALLY
 from tracker.tokens import TokenCache
 
 log = logging.getLogger("tracker.app")
@@ -128,6 +129,7 @@ async def start_tracker(settings: Settings) -> Tracker:
     tracker.tasks.append(asyncio.create_task(tracker.refresh_sites_forever(), name="sites-refresh"))
     tracker.tasks.append(asyncio.create_task(tracker.share_event_ids_forever(), name="dedupe-sync"))
     tracker.tasks.append(asyncio.create_task(tracker.body_deadlines.sweep_forever(), name="body-deadlines"))
+    tracker.tasks.append(asyncio.create_task(TALLY.apply_forever(), name="metrics-tally"))
     settle_heap()
     log.info(
         "tracker started",
@@ -139,6 +141,7 @@ async def start_tracker(settings: Settings) -> Tracker:
 async def stop_tracker(tracker: Tracker) -> None:
     for task in tracker.tasks:
         task.cancel()
+    TALLY.apply()
     await tracker.spool.close()
     tracker.pipeline.recent.sync()  # write the last acknowledged ids for the next start
     await tracker.flusher.stop(tracker.settings.shutdown_flush_deadline_s)

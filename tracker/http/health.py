@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tracker import metrics
+from tracker.tally import TALLY
 from tracker.http.responses import json_response
 
 
@@ -27,5 +28,6 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics_endpoint(request: Request) -> Response:
+    TALLY.apply()  # this worker's figures up to now; the other workers' lag by at most tally.APPLY_S
     body = await asyncio.to_thread(metrics.exposition)
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")

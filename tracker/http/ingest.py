@@ -22,6 +22,7 @@ from tracker.http.timing import RouteTimer
 from tracker.ingest.payload import Clock, Event, parse_event, parse_timestamp_ms
 from tracker.ingest.steps import RequestInfo
 from tracker.spool import SpoolFull
+from tracker.tally import TALLY
 
 
 ACCEPTED_TYPES = (b"application/json", b"text/plain", b"")  # text/plain: navigator.sendBeacon
@@ -114,7 +115,7 @@ class IngestEndpoint:
             raise ApiError(413, "too_many_events", f"at most {settings.max_events_per_request} events per request")
         if not raw_events:
             raise ApiError(400, "no_events", "the request holds no events", [FieldError("events", "must not be empty")])
-        metrics.EVENTS_RECEIVED.inc(len(raw_events))
+        TALLY.inc(metrics.EVENTS_RECEIVED, len(raw_events))
         ip = client_ip(scope, headers, settings)
         limit(tracker.ip_limiter, ip, len(raw_events), "this client")
 
@@ -152,7 +153,7 @@ class IngestEndpoint:
                 headers={"Retry-After": str(settings.spool_retry_after_s)},
             ) from None
         tracker.pipeline.recent.remember(outcome.event_ids)
-        metrics.EVENTS_ACCEPTED.inc(len(outcome.lines))
+        TALLY.inc(metrics.EVENTS_ACCEPTED, len(outcome.lines))
         return orjson.dumps({"accepted": len(outcome.lines), "dropped": outcome.dropped, "rejected": rejected})
 
 
