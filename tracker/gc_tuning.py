@@ -1,10 +1,11 @@
 """Garbage-collector settings for a serving process, applied once it has started.
 
 Measured under load (wrk, single events, 2 workers) with CPython's defaults: each worker spent
-about 8% of its CPU in the collector. A young collection ran ~100 times a second, because the
-objects of the requests in flight alone exceed the default threshold of 700, and each one scanned
-those live objects (~0.4 ms) only to promote them; the promoted objects then triggered a full
-collection every second or so, which walked the whole heap for ~45 ms, stalling every request.
+6-10% of its CPU in the collector (perf samples; timing collections: ~1 s in a 12 s run). A young
+collection ran ~90 times a second, because the objects of the requests in flight alone exceed the
+default threshold of 700, and each one scanned those live objects (~0.4 ms) only to promote them;
+the promoted objects then triggered a full collection every second or so, which walked the whole
+heap for ~45 ms, stalling every request.
 
 So: collect once, freeze what start-up built (modules, clients, caches: never garbage, no longer
 walked), and let the young generation grow to YOUNG_THRESHOLD before it is scanned. Request objects
