@@ -51,6 +51,17 @@ class Server:
         out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout.split()
         return [int(p) for p in out] or [self.process.pid]
 
+    def cpu_s(self) -> float:
+        """CPU time (user + system) the serving processes have used so far, summed."""
+        total = 0
+        for pid in self.worker_pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+            except OSError:
+                pass
+        return total / os.sysconf("SC_CLK_TCK")
+
     def rss_mb(self) -> float:
         """Resident memory of the serving processes (uvicorn workers), summed."""
         total = 0
