@@ -15,7 +15,8 @@ def route_label(path: str) -> str:
 
 
 class RouteTimer:
-    """Records one request (through the tally); the labelled children are cached because .labels() costs more than the observation."""
+    """Records one request through the tally. The labelled children are cached: .labels() costs
+    more than the observation."""
 
     def __init__(self) -> None:
         self._children: dict[tuple[str, int], tuple] = {}

@@ -20,10 +20,11 @@ class DailySalts:
 
     def current(self, now: float | None = None) -> bytes:
         now = now if now is not None else time.time()
-        if int(now // 86_400) != self._day_number:
+        day_number = int(now // 86_400)
+        if day_number != self._day_number:
             day = time.strftime("%Y-%m-%d", time.gmtime(now))
             self._salt = self._load_or_create(day)
-            self._day_number = int(now // 86_400)
+            self._day_number = day_number
             self._delete_except(day)
         return self._salt
 

@@ -64,11 +64,16 @@ class FunnelSpec:
 # SQL building: every value is a bound parameter; identifiers come from allow-lists.
 
 
+def _name_param(prefix: str, name: str, params: dict) -> str:
+    """Bind an alternative's event name; returns its placeholder."""
+    params[f"{prefix}_name"] = name
+    return f"{{{prefix}_name:String}}"
+
+
 def _alternative_sql(alt, prefix: str, params: dict) -> str:
     parts = []
     if alt.name != ANY_EVENT:
-        params[f"{prefix}_name"] = alt.name
-        parts.append(f"name = {{{prefix}_name:String}}")
+        parts.append(f"name = {_name_param(prefix, alt.name, params)}")
     for j, flt in enumerate(alt.filters):
         params[f"{prefix}_f{j}"] = flt.value
         if flt.prop is not None:
@@ -92,8 +97,7 @@ def mask_sql(steps: tuple[Step, ...], params: dict, single: bool) -> str:
         names, bits = [], []
         for k, step in enumerate(steps):
             for j, alt in enumerate(step.alternatives):
-                params[f"s{k}a{j}_name"] = alt.name
-                names.append(f"{{s{k}a{j}_name:String}}")
+                names.append(_name_param(f"s{k}a{j}", alt.name, params))
                 bits.append(str(1 << k))
         return f"transform(name, [{', '.join(names)}], [{', '.join(bits)}], 0)"
     conditions: dict[int, str] = {}
