@@ -24,6 +24,7 @@ from tracker.http import api_params, health, ingest, openapi, pages, privacy, qu
 from tracker.http.deadlines import BodyDeadlines
 from tracker.http.responses import EXCEPTION_HANDLERS, json_response
 from tracker.http.timing import TimingMiddleware
+from tracker.ingest.intake import Intake
 from tracker.ingest.pipeline import Pipeline
 from tracker.ingest.ratelimit import RateLimiter
 from tracker.ingest.salts import DailySalts
@@ -47,9 +48,8 @@ class Tracker:
     target: Target
     spool: Spool
     pipeline: Pipeline
-    ip_limiter: RateLimiter
-    site_limiter: RateLimiter
-    sites: SiteCache = field(default_factory=SiteCache)
+    intake: Intake
+    sites: SiteCache
     flusher: Flusher | None = None
     embedded: EmbeddedServer | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
@@ -116,12 +116,13 @@ async def start_tracker(settings: Settings) -> Tracker:
     recent = RecentIds(settings.spool_path, spool.slot, settings.dedupe_horizon_h * 3600, settings.dedupe_max_ids)
     recent.load()
     pipeline = Pipeline(DailySalts(settings.data_path / "salts"), recent, spam)
-    tracker = Tracker(
-        settings, target, spool, pipeline,
+    sites = SiteCache()
+    intake = Intake(
+        settings, sites, pipeline, spool,
         ip_limiter=RateLimiter(settings.rate_limit_ip_per_s, settings.rate_limit_ip_burst),
         site_limiter=RateLimiter(settings.rate_limit_site_per_s, settings.rate_limit_site_burst),
-        embedded=embedded,
     )
+    tracker = Tracker(settings, target, spool, pipeline, intake, sites, embedded=embedded)
     tracker.sites.refresh(connect(target))
     spool.start()
     tracker.flusher = Flusher(spool, target, settings.flush_interval_s)
@@ -169,7 +170,7 @@ async def index(request: Request):
     )
 
 
-def routes(settings: Settings) -> list[Route]:
+def routes() -> list[Route]:
     return [
         Route("/", index),
         Route("/healthz", health.healthz),
@@ -222,7 +223,7 @@ def create_app(settings: Settings | None = None) -> TrackerApp:
             await stop_tracker(app.state.tracker)
 
     starlette = Starlette(
-        routes=routes(settings),
+        routes=routes(),
         middleware=[Middleware(TimingMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

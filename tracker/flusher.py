@@ -15,8 +15,7 @@ from pathlib import Path
 
 from tracker import metrics
 from tracker.clickhouse.client import Target, connect
-from tracker.events import COLUMN_NAMES
-from tracker.ingest.pipeline import ROW_FORMAT
+from tracker.events import COLUMN_NAMES, row_format
 from tracker.spool import Segment, Spool, seal_leftovers, sealed_segments, try_lock
 
 log = logging.getLogger("tracker.flusher")
@@ -132,7 +131,3 @@ class Flusher:
         finally:
             lock.close()
 
-
-def row_format(data: bytes) -> str:
-    """Rows are JSON arrays (ROW_FORMAT); segments spooled before that change hold JSON objects."""
-    return "JSONEachRow" if data[:1] == b"{" else ROW_FORMAT
