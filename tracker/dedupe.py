@@ -16,10 +16,12 @@ not fsynced: it is a hint, the spool is what makes events durable), may still co
 from __future__ import annotations
 
 import struct
-import uuid
 import time
+import uuid
 from itertools import repeat
 from pathlib import Path
+
+from tracker.spool import slots
 
 
 RECORD = struct.Struct("<Qd")  # key, acknowledged at (epoch seconds)
@@ -99,7 +101,7 @@ class RecentIds:
             with open(self.own_slot / f"ids-{int(now // HOUR)}.log", "ab") as f:
                 f.write(data)
         oldest_hour = int((now - self.horizon_s) // HOUR)
-        for path in sorted(self.spool_root.glob("slot-*/ids-*.log")):
+        for path in [log for slot in slots(self.spool_root) for log in sorted(slot.glob("ids-*.log"))]:
             hour = int(path.stem.split("-", 1)[1])
             if hour < oldest_hour:
                 if path.parent == self.own_slot:

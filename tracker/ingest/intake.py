@@ -58,10 +58,8 @@ class Receipt:
 class Intake:
     def __init__(self, settings: Settings, sites: SiteCache, pipeline: Pipeline, spool: Spool,
                  ip_limiter: RateLimiter, site_limiter: RateLimiter) -> None:
-        self.max_events = settings.max_events_per_request
-        self.horizon_ms = settings.backfill_horizon_days * 86_400_000
+        self.reader = Reader(settings.max_events_per_request, settings.backfill_horizon_days * 86_400_000)
         self.retry_after_s = settings.spool_retry_after_s
-        self.fast = wire.FastDecoder(self.max_events)
         self.sites = sites
         self.pipeline = pipeline
         self.spool = spool
@@ -69,7 +67,7 @@ class Intake:
         self.site_limiter = site_limiter
 
     async def accept(self, body: bytes, request: RequestInfo) -> Receipt:
-        batch = self.read(body, request.received_at_ms)
+        batch = self.reader.read(body, request.received_at_ms)
         TALLY.inc(metrics.EVENTS_RECEIVED, batch.received)
         admission.limit(self.ip_limiter, request.ip, batch.received, "this client")
         await admission.check_sites(self.sites, batch, request.origin)
@@ -87,6 +85,15 @@ class Intake:
         self.pipeline.recent.remember_keys(outcome.keys)
         TALLY.inc(metrics.EVENTS_ACCEPTED, len(outcome.lines))
         return Receipt(len(outcome.lines), outcome.dropped, batch.rejected)
+
+
+class Reader:
+    """Decodes and validates request bodies: the `read` step."""
+
+    def __init__(self, max_events: int, horizon_ms: int) -> None:
+        self.max_events = max_events
+        self.horizon_ms = horizon_ms
+        self.fast = wire.FastDecoder(max_events)
 
     def read(self, body: bytes, now_ms: int) -> Validated:
         """Decode and validate: in one compiled pass if the request is valid, else in detail."""
