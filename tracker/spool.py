@@ -213,7 +213,8 @@ class Spool:
         self._pending_bytes += size
         self._waiters.append(waiter)
         self._wake.set()
-        await asyncio.shield(waiter)  # a client that hangs up does not undo the write
+        # No shield needed: the lines are pending already, so a cancelled request does not undo the write.
+        await waiter
 
     async def _commit_loop(self) -> None:
         while True:
