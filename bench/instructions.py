@@ -1,38 +1,38 @@
 """Instructions per ingest request, counted by callgrind: a figure that neighbours cannot disturb.
 
-One tracker worker runs under `valgrind --tool=callgrind` with collection off; after a warm-up,
-collection is switched on for a fixed number of requests (single events, then batches of 20) sent
-by a few client threads over keep-alive connections, and off again. Everything the worker process
-runs is counted (uvloop, httptools, Python, the spool's threads), ClickHouse is not.
+The tracker's ASGI app runs in this process with its real parts (spool with fsync, pipeline,
+embedded ClickHouse in its own, untraced process) and is called directly, without sockets, by
+CLIENTS concurrent tasks. Its background tasks are stopped: under callgrind the process runs ~50x
+slower while their timers keep wall-clock pace, so they would weigh on every request. Each figure
+is the difference of two runs under `valgrind --tool=callgrind`: with and without the measured
+requests (both after the same warm-up). uvicorn's HTTP parsing is not included (the same for
+any version of the tracker).
 
-    python bench/instructions.py [--requests 2000] [--batch 20] [--clients 4]
+    python bench/instructions.py [--requests 2000] [--batch 20]
 
-Needs valgrind (`apt-get install valgrind`). Takes a few minutes: callgrind runs Python ~50x slower.
+Needs valgrind (`apt-get install valgrind`); takes a few minutes.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
+import asyncio
 import os
 import random
 import re
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import harness  # noqa: E402
-from tracker.clickhouse import embedded  # noqa: E402
-
-UA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+UA = b"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 PAGES = ("/", "/c/shoes", "/p/sku-1", "/cart", "/checkout")
 NAMES = ("page_view", "view_item", "add_to_cart", "begin_checkout", "page_view")
+CLIENTS = 16
+WARM_UP = 300
 
 
 def body(batch: int, rng: random.Random) -> bytes:
@@ -48,88 +48,80 @@ def body(batch: int, rng: random.Random) -> bytes:
     return ('{"site":"demo","events":[' + ",".join(events) + "]}").encode()
 
 
-def send(port: int, requests: int, batch: int, clients: int) -> None:
-    def one_client(n: int, seed: int) -> None:
-        rng = random.Random(seed)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-        for _ in range(n):
-            conn.request("POST", "/api/event", body(batch, rng), {"Content-Type": "application/json", "User-Agent": UA})
-            response = conn.getresponse()
-            response.read()
-            assert response.status == 202, response.status
-        conn.close()
+async def drive(app, bodies: list[bytes]) -> None:
+    headers = [(b"content-type", b"application/json"), (b"user-agent", UA), (b"host", b"bench")]
 
-    threads = [threading.Thread(target=one_client, args=(requests // clients, i)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    async def one(data: bytes) -> None:
+        async def receive():
+            return {"type": "http.request", "body": data, "more_body": False}
+
+        async def send(message):
+            if message["type"] == "http.response.start" and message["status"] != 202:
+                raise RuntimeError(f"status {message['status']}")
+
+        scope = {"type": "http", "method": "POST", "path": "/api/event", "client": ("127.0.0.1", 40000),
+                 "headers": [*headers, (b"content-length", str(len(data)).encode())]}
+        await app(scope, receive, send)
+
+    async def client(mine: list[bytes]) -> None:
+        for data in mine:
+            await one(data)
+
+    await asyncio.gather(*(client(bodies[i::CLIENTS]) for i in range(CLIENTS)))
 
 
-def callgrind_control(pid: int, *args: str) -> str:
-    return subprocess.run(["callgrind_control", *args, str(pid)], capture_output=True, text=True, check=True).stdout
+async def serve(tmp: Path, clickhouse_url: str, requests: int, batch: int) -> None:
+    """The traced part: start the tracker, warm up, send `requests` batches of `batch`, stop."""
+    from tracker.app import create_app, start_tracker, stop_tracker
+    from tracker.config import Settings
+
+    settings = Settings(data_dir=str(tmp / "tracker"), clickhouse_url=clickhouse_url, rate_limit_ip_per_s=0.0,
+                        rate_limit_site_per_s=0.0, log_level="warning")
+    app = create_app(settings)
+    tracker = app.state.tracker = await start_tracker(settings)
+    for task in [*tracker.tasks, tracker.flusher._task]:
+        task.cancel()
+    rng = random.Random(1)
+    await drive(app, [body(batch, rng) for _ in range(WARM_UP)])
+    await drive(app, [body(batch, rng) for _ in range(requests)])
+    await stop_tracker(tracker)
+
+
+def traced(tmp: Path, clickhouse_url: str, requests: int, batch: int) -> int:
+    out = tmp / f"callgrind.{requests}.{batch}"
+    subprocess.run(
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, __file__,
+         "--serve", str(tmp / f"run-{requests}-{batch}"), clickhouse_url, str(requests), str(batch)],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    return int(re.search(r"^totals:\s+(\d+)", out.read_text(errors="replace"), re.M).group(1))
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["--serve"]:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="metrics-", dir=sys.argv[2])  # as with 2 workers
+        Path(sys.argv[2]).mkdir(parents=True, exist_ok=True)
+        asyncio.run(serve(Path(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=20)
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--keep", help="directory to keep the callgrind.out files in (for callgrind_annotate)")
     args = parser.parse_args()
+    from tracker.clickhouse import embedded
+
     with tempfile.TemporaryDirectory(prefix="funnelhouse-callgrind-") as tmp:
         tmp = Path(tmp)
-        out_dir = Path(args.keep) if args.keep else tmp
-        out_dir.mkdir(parents=True, exist_ok=True)
         clickhouse = embedded.start(tmp / "clickhouse")
-        port = harness.free_port()
-        metrics_dir = tmp / "metrics"
-        metrics_dir.mkdir()
-        env = {
-            **os.environ,
-            "TRACKER_DATA_DIR": str(tmp / "tracker"),
-            "TRACKER_CLICKHOUSE_URL": f"{clickhouse.url}/bench_callgrind",
-            "TRACKER_WORKERS": "1",
-            "TRACKER_PORT": str(port),
-            "TRACKER_RATE_LIMIT_IP_PER_S": "0",
-            "TRACKER_RATE_LIMIT_SITE_PER_S": "0",
-            "TRACKER_LOG_LEVEL": "warning",
-            # Timers run at wall-clock pace while callgrind slows the worker ~50x: the site list's
-            # reload (a new ClickHouse client each time) would otherwise weigh on every request.
-            "TRACKER_SITES_REFRESH_S": "3600",
-            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),  # as with several workers in production
-        }
-        process = subprocess.Popen(
-            ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out_dir}/callgrind.out.%p",
-             sys.executable, "-m", "tracker", "serve"],
-            env=env, cwd=harness.ROOT, stdout=subprocess.DEVNULL, stderr=open(tmp / "valgrind.log", "wb"),
-        )
         try:
-            harness.wait_http(f"http://127.0.0.1:{port}/healthz", timeout=600)
-            results = {}
-            for label, batch in (("single event", 1), (f"batch of {args.batch}", args.batch)):
-                send(port, max(args.clients, args.requests // 20), batch, args.clients)  # warm-up: caches, code paths
-                callgrind_control(process.pid, "--zero")
-                callgrind_control(process.pid, "--instr=on")
-                send(port, args.requests, batch, args.clients)
-                callgrind_control(process.pid, "--instr=off")
-                callgrind_control(process.pid, "--dump=" + label.replace(" ", "_"))
-                time.sleep(1)
-                dump = max(out_dir.glob(f"callgrind.out.{process.pid}*"), key=lambda p: p.stat().st_mtime)
-                total = instructions(dump)
-                results[label] = total / args.requests, total / args.requests / batch
+            for batch in (1, args.batch):
+                # A fresh database for each run: both runs create the same tables.
+                base = traced(tmp, f"{clickhouse.url}/callgrind_{batch}_0", 0, batch)
+                total = traced(tmp, f"{clickhouse.url}/callgrind_{batch}_{args.requests}", args.requests, batch)
+                per_request = (total - base) / args.requests
+                print(f"batch of {batch}: {per_request:,.0f} instructions per request, {per_request / batch:,.0f} per event", flush=True)
         finally:
-            process.terminate()
-            process.wait(120)
             clickhouse.stop()
-    for label, (per_request, per_event) in results.items():
-        print(f"{label}: {per_request:,.0f} instructions per request, {per_event:,.0f} per event")
     return 0
-
-
-def instructions(dump: Path) -> int:
-    text = dump.read_text(errors="replace")
-    return int(re.search(r"^totals:\s+(\d+)", text, re.M).group(1))
 
 
 if __name__ == "__main__":
