@@ -25,7 +25,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_http(url: str, timeout: float = 60.0) -> None:
+def wait_http(url: str, timeout: float = 300.0) -> None:  # a loaded 2-core machine can take minutes to start workers
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -113,7 +113,7 @@ def start_tracker(data_dir: Path, clickhouse_url: str, workers: int, log_path: P
     with open(log_path, "ab") as log:
         process = subprocess.Popen([sys.executable, "-m", "tracker", "serve"], env=env, stdout=log, stderr=log, cwd=ROOT)
     server = Server(process, port)
-    wait_http(server.url + "/healthz", timeout=300)  # a loaded 2-core machine can take minutes to start workers
+    wait_http(server.url + "/healthz")
     return server
 
 
