@@ -49,7 +49,9 @@ class Pipeline:
         dropped: dict[str, int] = {}
         events, keys = steps.dedupe(events, keys, self.recent, dropped)
         received = request.received_at_ms / 1000  # JSON input formats read DateTime64 from seconds with a fraction
-        anonymous: dict[str, int] = {}  # site -> the visitor id of this request's IP and user agent
+        # (site, shop's visitor id or "" for this request's IP and user agent) -> visitor id: the
+        # events of one request mostly come from one browser, so one hash serves them all.
+        visitors: dict[tuple[str, str], int] = {}
         lines, kept_keys = [], []
         page_of, visitor_id = self.page, self.visitor_id
         for event, key in zip(events, keys):
@@ -58,12 +60,10 @@ class Pipeline:
                 dropped["referrer_spam"] = dropped.get("referrer_spam", 0) + 1
                 continue
             site = event.site
-            if event.visitor:
-                visitor = visitor_id(site, event.visitor, request)
-            else:
-                visitor = anonymous.get(site)
-                if visitor is None:
-                    visitor = anonymous[site] = visitor_id(site, "", request)
+            who = (site, event.visitor)
+            visitor = visitors.get(who)
+            if visitor is None:
+                visitor = visitors[who] = visitor_id(site, event.visitor, request)
             items = event.items
             lines.append(encode_row(
                 (site, event.ts / 1000, received, event.event_id, event.name, visitor, event.session, event.customer_id)
