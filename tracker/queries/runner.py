@@ -35,6 +35,7 @@ class QueryRunner:
             "readonly": 2,
             "max_execution_time": max_execution_s,
             "max_memory_usage": max_memory_bytes,
+            "distributed_product_mode": "local",
         }
         self._local = threading.local()
 
