@@ -27,9 +27,11 @@ Distributed tables they read and write the whole cluster.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Sequence
 
-from tracker.clickhouse.client import quote_identifier
+from tracker.clickhouse.client import Target, connect, quote_identifier
+from tracker.config import Settings
 
 # Sharded table -> its sharding key (an expression over its columns).
 SHARDED: dict[str, str] = {"events": "visitor_id", "event_names": "cityHash64(site, name)"}
@@ -41,10 +43,14 @@ EVERYWHERE_PATH = "/clickhouse/tables/all/{database}/{table}"
 
 _HEAD = re.compile(
     r"^(?P<verb>CREATE(?: OR REPLACE)? (?:TABLE|VIEW|MATERIALIZED VIEW)(?: IF NOT EXISTS)?"
-    r"|DROP (?:TABLE|VIEW)(?: IF EXISTS)?|ALTER TABLE) (?P<name>\w+)",
+    r"|DROP (?:TABLE|VIEW)(?: IF EXISTS)?|ALTER TABLE|DELETE FROM) (?P<name>\w+)",
     re.MULTILINE,
 )
 _ENGINE = re.compile(r"\bENGINE = (?P<engine>\w*MergeTree)(?:\((?P<args>[^)]*)\))?")
+_DEDUPE_WINDOW = re.compile(r"\bnon_replicated_deduplication_window = (?P<blocks>\d+)")
+# Replicated tables forget insert tokens after replicated_deduplication_window_seconds (default one
+# hour); a tracker that was down for longer would resend its spool as duplicates. A week covers it.
+DEDUPE_WINDOW_S = 7 * 86400
 _TO = re.compile(r"\bTO (?P<name>\w+)\b")
 _FROM = re.compile(r"\bFROM (?P<name>\w+)\b")
 
@@ -52,7 +58,7 @@ _FROM = re.compile(r"\bFROM (?P<name>\w+)\b")
 @dataclass(frozen=True)
 class Statement:
     sql: str
-    ddl: bool  # DDL runs on every node; anything else once, on the node the migration talks to
+    ddl: bool  # DDL (and deletes) run on every node; anything else once, on the node we talk to
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,9 @@ class Cluster:
             return self._table(sql, head, name, database)
         if "MATERIALIZED VIEW" in head.group("verb"):
             sql = self._feed_locally(sql)
-        table = name + LOCAL_SUFFIX if head.group("verb") == "ALTER TABLE" and name in SHARDED else name
+        # Retention TTLs and deletes act on the rows, which live in the local tables.
+        on_rows = head.group("verb") in ("ALTER TABLE", "DELETE FROM")
+        table = name + LOCAL_SUFFIX if on_rows and name in SHARDED else name
         return [Statement(self._rename(sql, head, table), ddl=True)]
 
     def _table(self, sql: str, head: re.Match, name: str, database: str) -> list[Statement]:
@@ -92,8 +100,7 @@ class Cluster:
 
     def _rename(self, sql: str, head: re.Match, name: str) -> str:
         """The statement with its object renamed and ON CLUSTER after the name."""
-        start, end = _span_in(sql, head)
-        return f"{sql[:start]}{head.group('verb')} {name}{self._on()}{sql[end:]}"
+        return f"{sql[:head.start()]}{head.group('verb')} {name}{self._on()}{sql[head.end():]}"
 
     def _engine(self, sql: str, path: str) -> str:
         if not self.replicated:
@@ -103,7 +110,12 @@ class Cluster:
             args = [f"'{path}'", "'{replica}'"] + ([match.group("args")] if match.group("args") else [])
             return f"ENGINE = Replicated{match.group('engine')}({', '.join(args)})"
 
-        return _ENGINE.sub(replicated, sql, count=1)
+        def window(match: re.Match) -> str:
+            blocks = match.group("blocks")
+            return (f"{match.group(0)}, replicated_deduplication_window = {blocks},"
+                    f" replicated_deduplication_window_seconds = {DEDUPE_WINDOW_S}")
+
+        return _DEDUPE_WINDOW.sub(window, _ENGINE.sub(replicated, sql, count=1))
 
     def _feed_locally(self, sql: str) -> str:
         """A materialized view into a sharded table reads and writes the local tables: each shard
@@ -120,19 +132,57 @@ class Cluster:
 
 
 def _code(sql: str) -> str:
-    """The statement without its comment lines (comments may mention SQL words)."""
-    return "\n".join("" if line.lstrip().startswith("--") else line for line in sql.splitlines())
+    """The statement with its comment lines blanked out (comments may mention SQL words); same
+    length, so offsets found in it are offsets in the statement."""
+    return "\n".join(" " * len(line) if line.lstrip().startswith("--") else line for line in sql.split("\n"))
 
 
-def _span_in(sql: str, head: re.Match) -> tuple[int, int]:
-    # _code keeps every line (comment lines blanked), and only shortens comment lines, so look up
-    # the matched text again in the original to get its offsets.
-    index = sql.find(head.group(0), _line_offset(sql, _code(sql)[: head.start()].count("\n")))
-    return index, index + len(head.group(0))
+class Runner:
+    """Runs statements written for one server: on that server, or placed on a cluster, where DDL
+    goes out ON CLUSTER or, with `nodes` (each node's Target), to each node in turn."""
 
+    def __init__(self, target: Target, cluster: Cluster | None = None, nodes: Sequence[Target] = ()) -> None:
+        self.target = target
+        self.nodes = list(nodes) if cluster is not None else []
+        self.cluster = replace(cluster, on_cluster=False) if cluster is not None and self.nodes else cluster
+        self._client = None
+        self._node_clients: list = []
 
-def _line_offset(sql: str, line_no: int) -> int:
-    offset = 0
-    for _ in range(line_no):
-        offset = sql.index("\n", offset) + 1
-    return offset
+    @classmethod
+    def configured(cls, settings: Settings, target: Target) -> "Runner":
+        """The runner for what the settings describe: one server, or the nodes of TRACKER_CLUSTER."""
+        if not settings.cluster:
+            return cls(target)
+        urls = [url.strip() for url in settings.cluster_nodes.split(",") if url.strip()]
+        nodes = [Target.from_url(url, target.database) for url in urls]
+        return cls(target, Cluster(settings.cluster, replicated=settings.cluster_replicated), nodes)
+
+    @property
+    def client(self):
+        """A client of the server we talk to (the entry node on a cluster), created on first use."""
+        if self._client is None:
+            self._client = connect(self.target)
+        return self._client
+
+    def create_database(self) -> None:
+        create = f"CREATE DATABASE IF NOT EXISTS {quote_identifier(self.target.database)}"
+        if self.nodes:
+            for node in self.nodes:
+                connect(node, database=False).command(create)
+        elif self.cluster is not None:
+            connect(self.target, database=False).command(f"{create} ON CLUSTER {quote_identifier(self.cluster.name)}")
+        else:
+            connect(self.target, database=False).command(create)
+
+    def run(self, sql: str, parameters: dict | None = None, settings: dict | None = None) -> None:
+        if self.cluster is None:
+            self.client.command(sql, parameters=parameters, settings=settings)
+            return
+        for statement in self.cluster.place(sql, self.target.database):
+            for client in self._every_node() if statement.ddl and self.nodes else [self.client]:
+                client.command(statement.sql, parameters=parameters, settings=settings)
+
+    def _every_node(self) -> list:
+        if not self._node_clients:
+            self._node_clients = [connect(node) for node in self.nodes]
+        return self._node_clients

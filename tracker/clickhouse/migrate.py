@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
-from tracker.clickhouse.client import Target, connect, quote_identifier
-from tracker.clickhouse.cluster import Cluster
+from tracker.clickhouse.client import Target
+from tracker.clickhouse.cluster import Runner
 from tracker.config import Settings
 
 log = logging.getLogger("tracker.migrate")
@@ -67,16 +66,14 @@ def migrate(
     directory: Path = MIGRATIONS_DIR,
     views_directory: Path = VIEWS_DIR,
     values: dict[str, int] | None = None,
-    cluster: Cluster | None = None,
-    nodes: Sequence[Target] = (),
+    runner: Runner | None = None,
 ) -> list[Migration]:
     """Apply what is missing, then (re)create the views; returns the migrations applied by this call.
-
-    With a cluster, every statement is placed on it (tracker/clickhouse/cluster.py); `nodes` (each
-    node's Target) runs the DDL on each node directly instead of ON CLUSTER."""
-    schema = Schema(target, cluster, nodes)
-    client = schema.client
-    schema.run(
+    A runner for a cluster places every statement on it (tracker/clickhouse/cluster.py)."""
+    runner = runner or Runner(target)
+    runner.create_database()
+    client = runner.client
+    runner.run(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied_at DateTime DEFAULT now())"
         " ENGINE = MergeTree ORDER BY version"
     )
@@ -86,50 +83,19 @@ def migrate(
         if migration.version in done:
             continue
         for statement in migration.statements():
-            schema.run(statement)
+            runner.run(statement)
         client.insert("schema_migrations", [[migration.version, migration.name]], column_names=["version", "name"])
         log.info("migration applied", extra={"version": migration.version, "migration": migration.name})
         applied.append(migration)
     if retention_days is not None:
-        set_retention(schema, retention_days)
-    apply_views(schema, views_directory, view_values() if values is None else values)
+        set_retention(runner, retention_days)
+    apply_views(runner, views_directory, view_values() if values is None else values)
     return applied
-
-
-class Schema:
-    """Runs schema statements on one server, or placed on a cluster."""
-
-    def __init__(self, target: Target, cluster: Cluster | None = None, nodes: Sequence[Target] = ()) -> None:
-        self.database = target.database
-        self.cluster = cluster
-        create = f"CREATE DATABASE IF NOT EXISTS {quote_identifier(target.database)}"
-        if cluster is not None and nodes:
-            self.cluster = replace(cluster, on_cluster=False)
-            for node in nodes:
-                connect(node, database=False).command(create)
-            self.node_clients = [connect(node) for node in nodes]
-        else:
-            on_cluster = f" ON CLUSTER {quote_identifier(cluster.name)}" if cluster is not None else ""
-            connect(target, database=False).command(create + on_cluster)
-            self.node_clients = []
-        self.client = connect(target)
-
-    def run(self, sql: str, parameters: dict | None = None, settings: dict | None = None) -> None:
-        if self.cluster is None:
-            self.client.command(sql, parameters=parameters, settings=settings)
-            return
-        for statement in self.cluster.place(sql, self.database):
-            for client in self.node_clients if statement.ddl and self.node_clients else [self.client]:
-                client.command(statement.sql, parameters=parameters, settings=settings)
 
 
 def migrate_configured(settings: Settings, target: Target) -> list[Migration]:
     """migrate() on what the settings describe: one server, or the nodes of TRACKER_CLUSTER."""
-    if not settings.cluster:
-        return migrate(target, settings.retention_days)
-    nodes = [Target.from_url(url.strip(), target.database) for url in settings.cluster_nodes.split(",") if url.strip()]
-    cluster = Cluster(settings.cluster, replicated=settings.cluster_replicated)
-    return migrate(target, settings.retention_days, cluster=cluster, nodes=nodes)
+    return migrate(target, settings.retention_days, runner=Runner.configured(settings, target))
 
 
 def view_values(settings: Settings | None = None) -> dict[str, int]:
@@ -157,15 +123,15 @@ def render_view(sql: str, values: dict[str, int]) -> str:
     return _PLACEHOLDER.sub(value, sql)
 
 
-def apply_views(schema: Schema, directory: Path = VIEWS_DIR, values: dict[str, int] | None = None) -> None:
+def apply_views(runner: Runner, directory: Path = VIEWS_DIR, values: dict[str, int] | None = None) -> None:
     for path in view_files(directory):
         for statement in split_statements(render_view(path.read_text(), values or {})):
-            schema.run(statement)
+            runner.run(statement)
 
 
-def set_retention(schema: Schema, days: int) -> None:
+def set_retention(runner: Runner, days: int) -> None:
     # Old parts are dropped at merges; re-reading every existing part on each start would be costly.
-    schema.run(
+    runner.run(
         "ALTER TABLE events MODIFY TTL toDateTime(ts) + toIntervalDay({days:UInt32})",
         parameters={"days": days},
         settings={"materialize_ttl_after_modify": 0},
