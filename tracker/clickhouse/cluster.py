@@ -18,10 +18,11 @@ Local tables use Replicated*MergeTree with the `{shard}` and `{replica}` macros 
 config.d/macros.xml; see deploy/cluster/). `replicated=False` keeps the plain engines: one copy
 per shard, for clusters without Keeper and for tests (chdb-core runs no Keeper).
 
-DDL reaches every node with ON CLUSTER (the distributed DDL queue, which needs Keeper), or, when
-`nodes` lists each node's HTTP URL, by running it on each node in turn. Data statements
-(INSERT ... SELECT backfills) run once, on the node the migration talks to: through the
-Distributed tables they read and write the whole cluster.
+`Runner` executes statements written for one server, placed or not. DDL (and a person's DELETE,
+which must act on the local tables: a Distributed table cannot delete) reaches every node with
+ON CLUSTER (the distributed DDL queue, which needs Keeper), or, when `nodes` lists each node,
+by running it on each node in turn. Data statements (INSERT ... SELECT backfills) run once, on
+the node we talk to: through the Distributed tables they read and write the whole cluster.
 """
 
 from __future__ import annotations
