@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
@@ -51,16 +52,20 @@ def test_requests_with_unknown_ids_share_one_reload(clickhouse, database, ch):
         loads.append(1)
         return await asyncio.to_thread(list_sites, ch)
 
-    async def scenario() -> tuple[list, Site | None, int]:
+    async def scenario() -> tuple[list, Site | None, list, int]:
         cache = SiteCache(load)
         await cache.refresh()
         many = await asyncio.gather(*(cache.lookup("shop-x") for _ in range(50)))
         after_many = len(loads)
         add_site(ch, Site("shop-x", "X"))
-        return many, await cache.lookup("shop-x"), after_many
+        found = await cache.lookup("shop-x")
+        arrived = time.monotonic()  # one request with twenty events for a site that does not exist
+        batch = [await cache.lookup("shop-y", arrived) for _ in range(20)]
+        return many, found, batch, after_many
 
-    many, found, after_many = asyncio.run(scenario())
+    many, found, batch, after_many = asyncio.run(scenario())
     assert many == [None] * 50
     assert after_many == 2  # the start-up load, then one reload for all fifty requests
     assert found == Site("shop-x", "X")  # the next reload (a second later at the earliest) finds it
-    assert len(loads) == 3
+    assert batch == [None] * 20
+    assert len(loads) == 4  # one reload for the whole batch

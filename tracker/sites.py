@@ -97,11 +97,15 @@ class SiteCache:
     def get(self, site_id: str) -> Site | None:
         return self.sites.get(site_id)
 
-    async def lookup(self, site_id: str) -> Site | None:
-        """The site, reloading the list first if the id is unknown; SitesUnavailable if that cannot be done in time."""
+    async def lookup(self, site_id: str, arrived: float | None = None) -> Site | None:
+        """The site, reloading the list first if the id is unknown; SitesUnavailable if that cannot be done in time.
+
+        arrived: when the request came in (time.monotonic(), default now). A list loaded since then
+        answers for all of the request's events, so a batch of events for an unknown site costs one
+        reload, not one per event."""
         site = self.sites.get(site_id)
         if site is None and SITE_ID.match(site_id):  # an id `site add` refuses cannot be in a reload
-            await self._loaded_since(time.monotonic(), LOOKUP_WAIT_S)
+            await self._loaded_since(time.monotonic() if arrived is None else arrived, LOOKUP_WAIT_S)
             site = self.sites.get(site_id)
         return site
 

@@ -122,6 +122,7 @@ class IngestEndpoint:
 
         origin_text = origin.decode("latin-1") if origin is not None else None
         clock = Clock(received_at_ms, settings.backfill_horizon_days * 86_400_000, sent_at)
+        arrived = time.monotonic()  # site lists loaded since then answer for every event here
         valid: list[Event] = []
         rejected: list[dict] = []
         per_site: dict[str, int] = {}
@@ -129,7 +130,7 @@ class IngestEndpoint:
             prefix = f"events[{index}]"
             parsed = parse_event(raw, clock, prefix, default_site=site)
             if isinstance(parsed, Event):
-                parsed = await check_site(tracker, parsed, origin_text, prefix)
+                parsed = await check_site(tracker, parsed, origin_text, prefix, arrived)
             if isinstance(parsed, Event):
                 valid.append(parsed)
                 per_site[parsed.site] = per_site.get(parsed.site, 0) + 1
@@ -225,9 +226,9 @@ def unpack(data) -> tuple[list, str | None, int | None]:
     raise ApiError(400, "invalid_events", "send an event object, an array of events or {\"events\": [...]}", [FieldError("body", "must be an object or an array")])
 
 
-async def check_site(tracker, event: Event, origin: str | None, prefix: str) -> Event | list[FieldError]:
+async def check_site(tracker, event: Event, origin: str | None, prefix: str, arrived: float) -> Event | list[FieldError]:
     try:
-        site = await tracker.sites.lookup(event.site)
+        site = await tracker.sites.lookup(event.site, arrived)
     except SitesUnavailable:
         # Not "unknown site": the site may have been added a moment ago. The snippet retries a 503.
         raise ApiError(
