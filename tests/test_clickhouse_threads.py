@@ -17,12 +17,12 @@ from tracker.clickhouse.threads import ClickHouseThreads, ClickHouseUnavailable
 def test_a_hung_clickhouse_costs_callers_their_deadline_and_leaves_no_backlog(tmp_path):
     server = embedded.start(tmp_path / "ch", free_port())
     target = Target("127.0.0.1", server.port, database="default")
-    threads = ClickHouseThreads("test-clickhouse", 2)
+    threads = ClickHouseThreads("test-clickhouse", 2, lambda: connect(target, read_timeout_s=2))
     started: list[int] = []
 
     def query(n: int):
         started.append(n)
-        return connect(target, read_timeout_s=2).query("SELECT 1").result_rows
+        return threads.client().query("SELECT 1").result_rows
 
     async def during_hang():
         calls = asyncio.gather(*(threads.run(lambda n=n: query(n), 0.5) for n in range(5)), return_exceptions=True)
@@ -42,7 +42,7 @@ def test_a_hung_clickhouse_costs_callers_their_deadline_and_leaves_no_backlog(tm
         assert len(started) <= 2  # calls still queued when their callers gave up never ran
 
         async def after_hang():
-            return await threads.run(lambda: connect(target).query("SELECT 1").result_rows, 30)
+            return await threads.run(lambda: threads.client().query("SELECT 1").result_rows, 30)
 
         assert asyncio.run(after_hang()) == [(1,)]
     finally:
@@ -51,11 +51,11 @@ def test_a_hung_clickhouse_costs_callers_their_deadline_and_leaves_no_backlog(tm
 
 
 def test_a_refused_connection_is_clickhouse_unavailable():
-    threads = ClickHouseThreads("test-clickhouse", 1)
     target = Target("127.0.0.1", free_port(), database="default")  # nobody listens there
+    threads = ClickHouseThreads("test-clickhouse", 1, lambda: connect(target))
 
     async def call():
-        return await threads.run(lambda: connect(target), 30)
+        return await threads.run(threads.client, 30)
 
     try:
         with pytest.raises(ClickHouseUnavailable, match="(?i)refused|connect"):

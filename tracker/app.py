@@ -60,7 +60,7 @@ class Tracker:
     pipeline: Pipeline
     ip_limiter: RateLimiter
     site_limiter: RateLimiter
-    control: ClickHouseThreads = field(default_factory=lambda: ClickHouseThreads("clickhouse-control", CONTROL_THREADS))
+    control: ClickHouseThreads = field(init=False)
     sites: SiteCache = field(init=False)
     flusher: Flusher | None = None
     embedded: EmbeddedServer | None = None
@@ -71,18 +71,17 @@ class Tracker:
     _ping: asyncio.Future | None = None
 
     def __post_init__(self) -> None:
+        self.control = ClickHouseThreads(
+            "clickhouse-control", CONTROL_THREADS, lambda: connect(self.target, read_timeout_s=CONTROL_READ_TIMEOUT_S)
+        )
         self.sites = SiteCache(self._load_sites)
-
-    def control_client(self):
-        """A client for the small calls (in run_control's work only)."""
-        return connect(self.target, read_timeout_s=CONTROL_READ_TIMEOUT_S)
 
     async def run_control(self, work: Callable[[], T]) -> T:
         """A small call requests wait on, on the control threads; ClickHouseUnavailable past CONTROL_DEADLINE_S."""
         return await self.control.run(work, CONTROL_DEADLINE_S)
 
     async def _load_sites(self) -> list[Site]:
-        return await self.run_control(lambda: list_sites(self.control_client()))
+        return await self.run_control(lambda: list_sites(self.control.client()))
 
     @property
     def queries(self) -> QueryRunner:

@@ -27,7 +27,7 @@ async def authorize(request: Request, site_id: str) -> Site:
         raise ApiError(401, "unauthorized", "send a query API token: Authorization: Bearer <token>", headers=_CHALLENGE)
     try:
         # A token the worker does not know yet reloads the token list: on the control threads.
-        token_site = await tracker.run_control(lambda: tracker.tokens.site_of(token, tracker.control_client))
+        token_site = await tracker.run_control(lambda: tracker.tokens.site_of(token, tracker.control.client))
         if token_site is None:
             raise ApiError(401, "unauthorized", "the token is not valid (create one with: python -m tracker token create SITE)", headers=_CHALLENGE)
         site = await tracker.sites.lookup(site_id)

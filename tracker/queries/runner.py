@@ -1,8 +1,7 @@
 """Runs the query API's SQL: read-only, bounded in time and memory, values only as bound parameters.
 
 readonly=2 (not 1) because over HTTP the query settings themselves must still be accepted.
-clickhouse-connect clients are not thread-safe, so each of the runner's threads keeps its own
-client. Handlers hand their work to `offload`: it runs on the runner's own threads, never on the
+Each thread keeps its own client (tracker/clickhouse/threads.py). Handlers hand their work to `offload`: it runs on the runner's own threads, never on the
 event loop, and a request whose ClickHouse does not answer within `deadline_s` (the execution
 limit plus GRACE_S) gets ClickHouseUnavailable, a 503, instead of waiting for a hung server.
 """
@@ -10,7 +9,6 @@ limit plus GRACE_S) gets ClickHouseUnavailable, a 503, instead of waiting for a 
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
@@ -47,8 +45,7 @@ class QueryRunner:
             "max_memory_usage": max_memory_bytes,
         }
         self.deadline_s = math.ceil(max_execution_s) + GRACE_S
-        self._threads = ClickHouseThreads("clickhouse-query", THREADS)
-        self._local = threading.local()
+        self._threads = ClickHouseThreads("clickhouse-query", THREADS, self.connect)
 
     def connect(self, **settings):
         """A client whose calls give up when a request would: at the deadline."""
@@ -58,17 +55,11 @@ class QueryRunner:
         """work() (which calls `run`) on the runner's threads; ClickHouseUnavailable past deadline_s."""
         return await self._threads.run(work, self.deadline_s)
 
-    def _client(self):
-        client = getattr(self._local, "client", None)
-        if client is None:
-            client = self._local.client = self.connect()
-        return client
-
     def run(self, sql: str, parameters: dict) -> Rows:
         try:
-            result = self._client().query(sql, parameters=parameters, settings=self.settings)
+            result = self._threads.client().query(sql, parameters=parameters, settings=self.settings)
         except OperationalError as exc:
-            self._local.client = None  # reconnect next time
+            self._threads.forget_client()  # reconnect next time
             raise ClickHouseUnavailable(str(exc)[:300]) from None
         except DatabaseError as exc:
             if any(code in str(exc) for code in _LIMIT_CODES):
