@@ -16,6 +16,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tracker.clickhouse.cluster import Runner
 from tracker.clickhouse.threads import ClickHouseUnavailable
 from tracker.errors import ApiError, FieldError, clickhouse_unavailable
 from tracker.http.auth import authorize
@@ -45,13 +46,14 @@ async def _handle(request: Request, kind: str) -> Response:
     person_id = _visitor_id(raw_id) if kind == "visitor" else _customer_id(raw_id)  # a 400 needs no ClickHouse
 
     def work():
-        client = tracker.queries.connect()
+        runner = Runner.configured(tracker.settings, tracker.target)
+        client = runner.client
         if kind == "visitor":
             person = privacy.by_visitor(site.site, person_id)
         else:
             person = privacy.by_customer(client, site.site, person_id)
         if request.method == "DELETE":
-            deleted = privacy.delete(client, person)
+            deleted = privacy.delete(runner, person)
             # No ids in the log line: the log must not become a second copy of personal data.
             log.info("personal data deleted", extra={"site": site.site, "by": kind, "events": deleted})
             return {"status": "deleted", "deleted_events": deleted, "visitor_ids": [str(v) for v in person.visitor_ids]}
