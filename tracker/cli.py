@@ -116,7 +116,7 @@ def site_command(settings: Settings, args) -> int:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
             add_site(client, site)
-            print(f"site {site.site} saved; running trackers pick it up within {settings.sites_refresh_s:g} s")
+            print(f"site {site.site} saved; running trackers accept its events at once")
             print(f'snippet: <script defer src="http://{settings.host}:{settings.port}/js/t.js" data-site="{site.site}"></script>')
             return 0
         for s in list_sites(client):

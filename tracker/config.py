@@ -105,7 +105,7 @@ DOCS: dict[str, str] = {
     "flush_max_bytes": "Bytes per spool segment, and so per ClickHouse insert.",
     "shutdown_flush_deadline_s": "On shutdown, how long to keep flushing before leaving the rest in the spool.",
     "retention_days": "Events older than this are deleted by ClickHouse TTL.",
-    "sites_refresh_s": "How often each worker reloads the site list (so `site add` takes effect).",
+    "sites_refresh_s": "How often each worker reloads the site list (so changed origins and time zones take effect); an unknown site id reloads it at once.",
     "dedupe_horizon_h": "A client event_id acknowledged within this many hours, by any worker, is dropped as a duplicate.",
     "dedupe_max_ids": "Most event_ids each worker remembers (about 75 bytes each); past it the oldest quarter is forgotten early.",
     "spam_referrers": "Extra comma-separated referrer domains whose traffic is dropped as spam.",

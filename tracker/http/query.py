@@ -2,12 +2,11 @@
 .../carts/recovered, .../stats. JSON, or CSV with `Accept: text/csv` or `?format=csv`.
 
 Handlers only read and check parameters (all problems at once, as field errors) and hand typed
-queries to tracker/queries/*, which run in a thread: clickhouse-connect is synchronous.
+queries to tracker/queries/*, which run on the query runner's threads: clickhouse-connect is synchronous.
 """
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Callable
@@ -15,14 +14,15 @@ from typing import Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tracker.errors import ApiError, FieldError
+from tracker.clickhouse.threads import ClickHouseUnavailable
+from tracker.errors import ApiError, FieldError, clickhouse_unavailable
 from tracker.http import tables
 from tracker.http.api_params import ENDPOINTS, Endpoint
 from tracker.http.auth import authorize
 from tracker.http.responses import json_response
 from tracker.queries import carts, funnels, stats
 from tracker.queries.durations import format_duration, parse_duration
-from tracker.queries.errors import ParamError, ParamErrors, QueryLimit, QueryUnavailable
+from tracker.queries.errors import ParamError, ParamErrors, QueryLimit
 from tracker.queries.steps import parse_steps, unknown_names
 from tracker.queries.timerange import check_interval, parse_range
 from tracker.sites import Site
@@ -110,11 +110,11 @@ async def _answer(request: Request, endpoint: Endpoint, build: Callable, run: Ca
     query = build(tracker, site, params)
     params.check()
     try:
-        result = await asyncio.to_thread(run, tracker, query, params)
+        result = await tracker.queries.offload(lambda: run(tracker, query, params))
     except QueryLimit as exc:
         raise ApiError(503, "query_limit", f"the query hit the time or memory limit; ask for a shorter range ({exc})") from None
-    except QueryUnavailable:
-        raise ApiError(503, "clickhouse_unavailable", "ClickHouse cannot be reached; retry later", headers={"Retry-After": "5"}) from None
+    except ClickHouseUnavailable:
+        raise clickhouse_unavailable() from None
     params.check()  # checks that needed the database (unknown step names)
     if csv:
         header, rows = to_rows(result)
