@@ -115,9 +115,11 @@ def test_tracker_image_serves_on_all_interfaces_with_its_spool_on_a_volume():
     assert re.search(r"^USER tracker$", DOCKERFILE, re.MULTILINE)
     assert re.search(r'^CMD \["python", "-m", "tracker", "serve"\]$', DOCKERFILE, re.MULTILINE)
     assert SERVICES["tracker"]["build"] == {"context": "..", "dockerfile": "deploy/Dockerfile"}
+    sent = (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
     for source in re.findall(r"^COPY (.+) \S+$", DOCKERFILE, re.MULTILINE):
         for path in source.split():
             assert (REPO / path).exists(), f"Dockerfile copies {path}, which is missing"
+            assert f"!{path}" in sent or f"!{path}/" in sent, f"{path} is left out of the build context"
 
 
 def test_prometheus_scrapes_the_tracker_service_and_loads_the_rules():
