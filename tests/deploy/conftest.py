@@ -55,7 +55,7 @@ class StackClickHouse:
         return self.client("grafana", GRAFANA_PASSWORD)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack_clickhouse(tmp_path_factory) -> StackClickHouse:
     root = tmp_path_factory.mktemp("stack-clickhouse")
     port = free_port()
@@ -83,7 +83,7 @@ def stack_clickhouse(tmp_path_factory) -> StackClickHouse:
     process.wait(10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack_tracker(stack_clickhouse, tmp_path_factory) -> TrackerProcess:
     env = {
         "TRACKER_CLICKHOUSE_URL": f"http://tracker:{TRACKER_PASSWORD}@127.0.0.1:{stack_clickhouse.port}/{DATABASE}",
@@ -149,7 +149,7 @@ def journey_events(now_ms: int) -> list[dict]:
     return events
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def shop_data(stack_clickhouse, stack_tracker) -> ShopData:
     admin = stack_clickhouse.client()
     add_site(stack_clickhouse.client("tracker", TRACKER_PASSWORD), Site(SITE, "Shop", (), "UTC"))
