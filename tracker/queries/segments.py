@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from tracker.clickhouse.client import quote_identifier
 from tracker.queries.errors import ParamError
-from tracker.queries.steps import _PROP, _split, _unescape
+from tracker.queries.steps import PROP_FIELD, split_escaped, unescape
 
 ENTRY_FIELDS = ("source", "medium", "campaign", "device", "browser", "os")
 EVENT_FIELDS = ("path",)
@@ -62,9 +62,9 @@ def parse_filter(text: str) -> Filter:
         raise ValueError("needs an operator: FIELD==VALUE or FIELD!=VALUE")
     at, op = min(positions)
     field, raw = text[:at].strip(), text[at + 2 :]
-    if not (field in FIELDS or _PROP.match(field)):
+    if not (field in FIELDS or PROP_FIELD.match(field)):
         raise ValueError(f"cannot filter on {field[:64]!r}: use props.NAME or one of {', '.join(FIELDS)}")
-    values = tuple(_unescape(v) for v in _split(raw, "|"))
+    values = tuple(unescape(v) for v in split_escaped(raw, "|"))
     if len(values) > MAX_VALUES:
         raise ValueError(f"at most {MAX_VALUES} values per filter")
     if any(len(v) > MAX_VALUE for v in values):
