@@ -74,7 +74,7 @@ def visits_sql(q: ChannelQuery, params: dict, start: str, buyers_only: bool = Fa
     range_sql = f"site = {{site:String}} AND ts >= {{{start}:DateTime64(3)}} AND ts < {{end:DateTime64(3)}}"
     segment = ""
     if q.segment:
-        segment = f" AND (visitor_id, started_sec) IN ({segments.session_keys_sql(q.segment, params, start=start)})"
+        segment = f"\n    WHERE (visitor_id, started_sec) IN ({segments.session_keys_sql(q.segment, params, start=start)})"
     buyers = ""
     if buyers_only:
         buyers = " AND visitor_id IN (SELECT visitor_id FROM events WHERE site = {site:String} AND ts >= {start:DateTime64(3)} AND ts < {end:DateTime64(3)} AND name = 'purchase')"
@@ -97,8 +97,7 @@ def visits_sql(q: ChannelQuery, params: dict, start: str, buyers_only: bool = Fa
         WHERE {range_sql}{buyers}
         GROUP BY visitor_id
     )
-    ARRAY JOIN arraySplit((p, st) -> st, packed, starts) AS session, arraySplit((s, st) -> st, all_secs, starts) AS secs
-    WHERE 1{segment}"""
+    ARRAY JOIN arraySplit((p, st) -> st, packed, starts) AS session, arraySplit((s, st) -> st, all_secs, starts) AS secs{segment}"""
 
 
 def attributed_orders_sql(q: ChannelQuery, params: dict) -> str:

@@ -86,7 +86,7 @@ def build_sql(q: SalesCycleQuery) -> tuple[str, dict]:
         {joins}
     )
     GROUP BY GROUPING SETS ((), (channel))
-    ORDER BY overall DESC, orders DESC, channel"""
+    ORDER BY overall DESC, orders - without_start DESC, without_start DESC, channel"""
     return sql, params
 
 
