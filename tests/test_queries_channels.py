@@ -4,7 +4,7 @@ within the lookback, and totals equal to /stats."""
 
 from __future__ import annotations
 
-from tests.query_support import db  # noqa: F401 - a fixture
+from tests.query_support import at, db, event, insert  # noqa: F401 - db is a fixture
 from tests.shop_visits import END, START, seed
 from tracker.queries.channels import ChannelQuery, run_channels
 from tracker.queries.segments import parse_segment
@@ -89,3 +89,19 @@ def test_a_filter_restricts_channels_to_the_selected_sessions(db):
     # v1's first touch among sessions that are not direct: still the google visit 5 days earlier
     result = table(channels(db, segment=parse_segment(["source!=direct"]), attribution="first"))
     assert {k: v[1] for k, v in result.items()} == {"google": 3, "Facebook": 1, "newsletter": 0}
+
+
+def test_a_purchase_that_opens_a_visit_is_credited_to_that_visit(db):
+    # One visitor: a google visit, then two hours later a purchase arriving from the newsletter as the
+    # first event of a new visit (same second as that visit's start).
+    insert(db.ch, [
+        event("page_view", at(0), 9, source="google", medium="organic"),
+        event("purchase", at(2 * 3600), 9, source="newsletter", medium="email", transaction_id="t9", value=5, currency="EUR"),
+    ])
+    last = channels(db, attribution="last")
+    assert [(c["value"], c["sessions"], c["orders"], c["conversion_rate"]) for c in last["channels"]] == [
+        ("newsletter", 1, 1, 100.0), ("google", 1, 0, 0.0)]
+    first = channels(db, attribution="first", lookback_s=3600)  # the google visit is 2 h back: out of reach
+    assert [(c["value"], c["orders"]) for c in first["channels"]] == [("newsletter", 1), ("google", 0)]
+    first = channels(db, attribution="first", lookback_s=2 * 3600)  # exactly the lookback: in reach
+    assert [(c["value"], c["orders"]) for c in first["channels"]] == [("google", 1), ("newsletter", 0)]
