@@ -9,7 +9,7 @@ from tests.query_support import db  # noqa: F401 - a fixture
 from tests.shop_visits import END, START, seed
 from tracker.queries.errors import ParamError
 from tracker.queries.funnels import FunnelSpec, run_funnel
-from tracker.queries.segments import Filter, describe, parse_segment
+from tracker.queries.segments import SegmentFilter, describe, parse_segment
 from tracker.queries.stats import StatsQuery, run_stats
 from tracker.queries.steps import parse_steps, shop_funnel
 from tracker.queries.timerange import TimeRange
@@ -19,13 +19,13 @@ RANGE = TimeRange(START, END, "UTC")
 
 def test_syntax():
     assert parse_segment(["source==google", "device!=mobile", "props.plan==gold|silver", r"path==/a\|b"]) == (
-        Filter("source", False, ("google",)),
-        Filter("device", True, ("mobile",)),
-        Filter("props.plan", False, ("gold", "silver")),
-        Filter("path", False, ("/a|b",)),
+        SegmentFilter("source", False, ("google",)),
+        SegmentFilter("device", True, ("mobile",)),
+        SegmentFilter("props.plan", False, ("gold", "silver")),
+        SegmentFilter("path", False, ("/a|b",)),
     )
-    assert parse_segment(["campaign=="]) == (Filter("campaign", False, ("",)),)  # sessions without a campaign
-    assert parse_segment(["path==a!=b"]) == (Filter("path", False, ("a!=b",)),)  # the first operator splits
+    assert parse_segment(["campaign=="]) == (SegmentFilter("campaign", False, ("",)),)  # sessions without a campaign
+    assert parse_segment(["path==a!=b"]) == (SegmentFilter("path", False, ("a!=b",)),)  # the first operator splits
     assert describe(parse_segment([r"path==/a\|b|/c"])) == [r"path==/a\|b|/c"]
 
 

@@ -34,7 +34,7 @@ _BITS = 16
 
 
 @dataclass(frozen=True)
-class Filter:
+class SegmentFilter:
     field: str  # one of FIELDS or "props.<key>"
     negate: bool  # True for !=
     values: tuple[str, ...]  # any of them
@@ -52,10 +52,10 @@ class Filter:
         return f"{self.field}{'!=' if self.negate else '=='}{values}"
 
 
-Segment = tuple[Filter, ...]
+Segment = tuple[SegmentFilter, ...]
 
 
-def parse_filter(text: str) -> Filter:
+def parse_filter(text: str) -> SegmentFilter:
     """One filter from its text; ValueError says what is wrong."""
     positions = [(text.find(op), op) for op in OPERATORS if op in text]
     if not positions:
@@ -69,7 +69,7 @@ def parse_filter(text: str) -> Filter:
         raise ValueError(f"at most {MAX_VALUES} values per filter")
     if any(len(v) > MAX_VALUE for v in values):
         raise ValueError(f"a value is longer than {MAX_VALUE} characters")
-    return Filter(field, op == "!=", values)
+    return SegmentFilter(field, op == "!=", values)
 
 
 def parse_segment(texts: list[str]) -> Segment:
