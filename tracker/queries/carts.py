@@ -26,7 +26,7 @@ MAX_IDLE_S = 30 * 86400
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
-_COLUMNS = """visitor_id, cart_no, started_at, last_activity, last_step, customer_id, item_ids, item_names, quantities,
+CART_COLUMNS = """visitor_id, cart_no, started_at, last_activity, last_step, customer_id, item_ids, item_names, quantities,
     prices, item_count, value, currency, source, medium, campaign"""
 _RECOVERED_COLUMNS = "abandoned_at, purchased_at, time_to_recover_s, transaction_id, order_value, order_currency"
 
@@ -74,10 +74,10 @@ def build_sql(q: CartQuery) -> tuple[str, dict]:
     sort_time = "last_activity" if q.kind == "abandoned" else "assumeNotNull(purchased_at)"
     if q.kind == "abandoned":
         source = "abandoned_carts(site = {site:String}, from = {read_from:DateTime64(3)}, to = {read_to:DateTime64(3)}, gap_s = {gap_s:UInt32}, idle_s = {idle_s:UInt32}, at = {at:DateTime64(3)})"
-        columns = _COLUMNS
+        columns = CART_COLUMNS
     else:
         source = "recovered_carts(site = {site:String}, from = {read_from:DateTime64(3)}, to = {read_to:DateTime64(3)}, gap_s = {gap_s:UInt32}, idle_s = {idle_s:UInt32})"
-        columns = f"{_COLUMNS}, {_RECOVERED_COLUMNS}"
+        columns = f"{CART_COLUMNS}, {_RECOVERED_COLUMNS}"
     filters = [f"{sort_time} >= {{start:DateTime64(3)}}", f"{sort_time} < {{end:DateTime64(3)}}"]
     if q.min_value is not None:
         params["min_value"] = q.min_value
@@ -120,7 +120,7 @@ def _money(value) -> float | None:
     return None if value is None else float(round(Decimal(value), 4))
 
 
-def _cart(row: dict, kind: str, tz: ZoneInfo) -> dict:
+def cart_answer(row: dict, kind: str, tz: ZoneInfo) -> dict:
     cart = {
         "cart_id": f"{row['visitor_id']}-{row['cart_no']}",
         "visitor_id": str(row["visitor_id"]),  # 64-bit: a JSON number would lose digits in JavaScript
@@ -166,7 +166,7 @@ def run_carts(runner: QueryRunner, q: CartQuery) -> dict:
         totals = {"carts": 0, "value": []}
     else:
         totals = _totals_only(runner, q)
-    return {"carts": [_cart(r, q.kind, tz) for r in page], "totals": totals, "next_cursor": next_cursor}
+    return {"carts": [cart_answer(r, q.kind, tz) for r in page], "totals": totals, "next_cursor": next_cursor}
 
 
 def _values(by_currency: dict) -> list[dict]:
