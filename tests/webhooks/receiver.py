@@ -13,7 +13,7 @@ import orjson
 
 @dataclass
 class Delivery:
-    headers: dict[str, str]
+    headers: dict[str, str]  # names in lower case
     body: bytes
     received_at: float
 
@@ -59,7 +59,7 @@ def start_receiver(plan: dict[str, list] | None = None) -> Receiver:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["content-length"]))
-            delivery = Delivery(dict(self.headers.items()), body, time.monotonic())
+            delivery = Delivery({k.lower(): v for k, v in self.headers.items()}, body, time.monotonic())
             with lock:
                 receiver.deliveries.append(delivery)
                 answers = receiver.plan.get(delivery.visitor, [])

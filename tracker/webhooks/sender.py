@@ -60,6 +60,7 @@ class WebhookSender:
         self._hooks: dict[str, Webhook] = {}
         self._in_flight: dict[tuple[str, str], asyncio.Task] = {}
         self._task: asyncio.Task | None = None
+        self.rounds = 0  # rounds completed, for tests and logs
         self._user_agent = f"funnelhouse/{version('funnelhouse')}"
 
     def start(self) -> None:
@@ -119,6 +120,7 @@ class WebhookSender:
         self._hooks = {h.webhook_id: h for h in hooks}
         if not hooks:
             metrics.WEBHOOK_OUTBOX_DEPTH.set(0)
+            self.rounds += 1
             return
         s = self.settings
         window = scan.ScanWindow(now, self.retry_for.total_seconds(), s.cart_lookback_days, s.session_gap_minutes * 60, SCAN_LIMIT)
@@ -136,6 +138,7 @@ class WebhookSender:
             self._in_flight[key] = task
             task.add_done_callback(lambda _, key=key: self._in_flight.pop(key, None))
         metrics.WEBHOOK_OUTBOX_DEPTH.set(await self._db(outbox.depth, hooks, since))
+        self.rounds += 1
 
     async def _attempt(self, due: outbox.Due) -> None:
         hook = self._hooks.get(due.notice.webhook_id)
@@ -169,8 +172,8 @@ class WebhookSender:
         """(outcome, HTTP status or 0, error text) of one POST."""
         body = due.notice.payload
         headers = {
-            "content-type": "application/json",
-            "user-agent": self._user_agent,
+            "Content-Type": "application/json",
+            "User-Agent": self._user_agent,
             IDEMPOTENCY_HEADER: due.notice.idempotency_key,
             SIGNATURE_HEADER: signature(hook.secret, int(time.time()), body),
             EVENT_HEADER: scan.EVENT_TYPE,
