@@ -18,6 +18,8 @@ from tests.query_support import event, insert
 from tests.webhooks.receiver import start_receiver, stop_receiver
 from tracker.app import create_app
 from tracker.clickhouse.client import Target
+from tracker.sites import Site, add_site
+from tracker.tokens import create_token
 from tracker.webhooks import outbox
 from tracker.webhooks.registry import add_webhook
 from tracker.webhooks.scan import ScanWindow, idempotency_key, new_notices
@@ -193,3 +195,20 @@ def test_two_nodes_on_one_clickhouse_send_each_cart_once(make_settings, ch, clic
 
     asyncio.run(asyncio.wait_for(two_nodes(), 120))
     assert sorted(int(d.visitor) for d in receiver.deliveries) == visitors
+
+
+def test_a_cart_bought_after_its_notice_is_reported_as_recovered_after_notice(make_settings, ch, receiver):
+    with running(make_settings(**FAST)) as client:
+        add_site(ch, Site("shop"))
+        assert wait_for(lambda: client.app.state.tracker.sites.get("shop") is not None, True)
+        _, token = create_token(ch, "shop")
+        add_webhook(ch, "shop", receiver.url, IDLE_S)
+        abandoned_soon(ch, 9, 10, value=25)
+        assert len(receiver.wait_for(2)) == 2
+        assert wait_for(lambda: ch.query("SELECT count() FROM webhook_outbox WHERE kind = 'delivered'").result_rows[0][0], 2) == 2
+        insert(ch, [event("purchase", datetime.now(timezone.utc), 9, transaction_id="T-9", value=27.5, currency="EUR")])
+        today = datetime.now(timezone.utc).date()
+        answer = client.get("/api/v1/sites/shop/carts/recovered", headers={"authorization": f"Bearer {token}"},
+                            params={"from": str(today - timedelta(days=1)), "to": str(today + timedelta(days=1)), "idle": "1m"}).json()
+        assert [(c["visitor_id"], c["after_notice"], c["notified_at"] is not None) for c in answer["carts"]] == [("9", True, True)]
+        assert answer["totals"]["after_notice"] == {"carts": 1, "revenue": [{"currency": "EUR", "value": 27.5}]}

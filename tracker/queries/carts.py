@@ -28,7 +28,12 @@ MAX_LIMIT = 500
 
 CART_COLUMNS = """visitor_id, cart_no, started_at, last_activity, last_step, customer_id, item_ids, item_names, quantities,
     prices, item_count, value, currency, source, medium, campaign"""
-_RECOVERED_COLUMNS = "abandoned_at, purchased_at, time_to_recover_s, transaction_id, order_value, order_currency"
+_RECOVERED_COLUMNS = "abandoned_at, purchased_at, time_to_recover_s, transaction_id, order_value, order_currency, notified_at, after_notice"
+# Recovered carts bought after a webhook announced them (docs/webhooks.md): count and order revenue
+# per currency (orders without a currency count in `carts` only, as in /stats).
+_AFTER_NOTICE_TOTALS = """,
+            countIf(after_notice) OVER () AS notice_carts,
+            sumMapIf(map(order_currency, ifNull(order_value, 0)), after_notice AND order_currency != '') OVER () AS notice_revenue"""
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,7 @@ def build_sql(q: CartQuery) -> tuple[str, dict]:
     (
         SELECT {columns}, {sort_time} AS sort_time,
             count() OVER () AS total_carts,
-            sumMap(map(currency, value)) OVER () AS total_value
+            sumMap(map(currency, value)) OVER () AS total_value{_AFTER_NOTICE_TOTALS if q.kind == "recovered" else ""}
         FROM {source}
         WHERE {' AND '.join(filters)}
     )
@@ -147,6 +152,8 @@ def cart_answer(row: dict, kind: str, tz: ZoneInfo) -> dict:
             transaction_id=row["transaction_id"],
             order_value=_money(row["order_value"]),
             order_currency=row["order_currency"],
+            notified_at=_time(row["notified_at"], tz),
+            after_notice=bool(row["after_notice"]),
         )
     return cart
 
@@ -161,9 +168,9 @@ def run_carts(runner: QueryRunner, q: CartQuery) -> dict:
         last = page[-1]
         next_cursor = encode_cursor((_ms(last["sort_time"]), last["visitor_id"], last["cart_no"]))
     if rows:
-        totals = {"carts": rows[0]["total_carts"], "value": _values(rows[0]["total_value"])}
+        totals = _totals(rows[0], q.kind)
     elif q.cursor is None:
-        totals = {"carts": 0, "value": []}
+        totals = _totals({}, q.kind)
     else:
         totals = _totals_only(runner, q)
     return {"carts": [cart_answer(r, q.kind, tz) for r in page], "totals": totals, "next_cursor": next_cursor}
@@ -173,8 +180,16 @@ def _values(by_currency: dict) -> list[dict]:
     return [{"currency": c, "value": _money(v)} for c, v in sorted(by_currency.items())]
 
 
+def _totals(row: dict, kind: str) -> dict:
+    """The totals a result row carries (an empty row: none in the range)."""
+    totals = {"carts": row.get("total_carts", 0), "value": _values(row.get("total_value", {}))}
+    if kind == "recovered":
+        totals["after_notice"] = {"carts": row.get("notice_carts", 0), "revenue": _values(row.get("notice_revenue", {}))}
+    return totals
+
+
 def _totals_only(runner: QueryRunner, q: CartQuery) -> dict:
     # A cursor past the last cart leaves no row to carry the window totals: ask for them alone.
     sql, params = build_sql(CartQuery(**{**q.__dict__, "cursor": None, "limit": 1}))
     rows = runner.run(sql, params).dicts()
-    return {"carts": rows[0]["total_carts"], "value": _values(rows[0]["total_value"])} if rows else {"carts": 0, "value": []}
+    return _totals(rows[0] if rows else {}, q.kind)
