@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import signal
 import hmac
 import time
 from datetime import datetime, timedelta, timezone
@@ -14,6 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import BROWSER_UA, wait_for
+from tests.processes import start_tracker_process
 from tests.query_support import event, insert
 from tests.webhooks.receiver import start_receiver, stop_receiver
 from tracker.app import create_app
@@ -212,3 +214,35 @@ def test_a_cart_bought_after_its_notice_is_reported_as_recovered_after_notice(ma
                             params={"from": str(today - timedelta(days=1)), "to": str(today + timedelta(days=1)), "idle": "1m"}).json()
         assert [(c["visitor_id"], c["after_notice"], c["notified_at"] is not None) for c in answer["carts"]] == [("9", True, True)]
         assert answer["totals"]["after_notice"] == {"carts": 1, "revenue": [{"currency": "EUR", "value": 27.5}]}
+
+
+def test_a_tracker_killed_mid_delivery_sends_it_again_with_the_same_key(tmp_path, clickhouse, database, ch, receiver):
+    """kill -9 while the receiver holds attempt 1 open (claimed and sent, outcome not recorded): the
+    restarted tracker sends attempt 2 after the claim's lease (2 x 2 s + 5 s), same key, same body.
+    At least once: this is the one case in which a receiver sees a cart twice."""
+    receiver.plan["11"] = ["hang"]
+    env = {"TRACKER_CLICKHOUSE_URL": f"{clickhouse.url}/{database}", "TRACKER_WEBHOOK_INTERVAL_S": "0.2",
+           "TRACKER_WEBHOOK_TIMEOUT_S": "2", "TRACKER_WEBHOOK_RETRY_FIRST_S": "0.3"}
+    tracker = start_tracker_process(tmp_path / "data", env)
+    try:
+        add_webhook(ch, "shop", receiver.url, IDLE_S)
+        abandoned_soon(ch, 11)
+        [first] = receiver.wait_for(1, "11")
+    finally:
+        tracker.process.send_signal(signal.SIGKILL)
+        tracker.process.wait()
+    killed = time.monotonic()
+    receiver.release.set()
+    restarted = start_tracker_process(tmp_path / "data", env)
+    try:
+        deliveries = receiver.wait_for(2, "11", timeout=60)
+        assert [d.headers["funnelhouse-attempt"] for d in deliveries] == ["1", "2"]
+        assert deliveries[1].headers["idempotency-key"] == first.headers["idempotency-key"]
+        assert deliveries[1].body == first.body
+        assert deliveries[1].received_at >= first.received_at + 9  # not before the lease ended
+        assert wait_for(lambda: outcomes(ch, 11), [(0, "notice"), (2, "delivered")]) == [(0, "notice"), (2, "delivered")]
+        time.sleep(max(0.0, killed + 12 - time.monotonic()))
+        assert len(receiver.of("11")) == 2
+    finally:
+        restarted.process.terminate()
+        restarted.process.wait(30)

@@ -21,8 +21,9 @@ exactly once for receivers that drop repeated keys.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
+from tracker.clickhouse.client import as_utc
 from tracker.webhooks.registry import Webhook
 
 MAX_RETRY_DELAY_S = 3600.0
@@ -51,10 +52,6 @@ class Due:
     notice: Notice
     noticed_at: datetime
     attempt: int  # the attempt to make: 1 for the first
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)  # clickhouse-connect gives naive UTC
 
 
 def retry_delay(attempt: int, first_s: float) -> float:
@@ -122,7 +119,7 @@ def due(client, webhooks: list[Webhook], now: datetime, since: datetime, limit: 
         LIMIT {{limit:UInt32}}""",
         parameters={"webhook_ids": [h.webhook_id for h in webhooks], "since": since, "now": now, "limit": limit},
     ).result_rows
-    return [Due(Notice(r[0], r[1], r[2], r[3], _utc(r[4]), r[5].encode()), _utc(r[6]), r[7] + 1) for r in rows]
+    return [Due(Notice(r[0], r[1], r[2], r[3], as_utc(r[4]), r[5].encode()), as_utc(r[6]), r[7] + 1) for r in rows]
 
 
 def depth(client, webhooks: list[Webhook], since: datetime) -> int:

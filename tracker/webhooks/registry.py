@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
+from tracker.clickhouse.client import as_utc
+
 SECRET_PREFIX = "whsec_"
 
 
@@ -50,7 +52,7 @@ def list_webhooks(client, site: str | None = None) -> list[Webhook]:
         " AND ({site:String} = '' OR site = {site:String}) ORDER BY site, created_at",
         parameters={"site": site or ""},
     ).result_rows
-    return [Webhook(r[0], r[1], r[2], r[3], r[4].replace(tzinfo=timezone.utc), r[5]) for r in rows]
+    return [Webhook(r[0], r[1], r[2], r[3], as_utc(r[4]), r[5]) for r in rows]
 
 
 def remove_webhook(client, webhook_id: str) -> bool:

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 
 import orjson
 
+from tracker.clickhouse.client import as_utc
 from tracker.queries.carts import CART_COLUMNS, cart_answer
 from tracker.queries.durations import format_duration
 from tracker.webhooks.outbox import Notice
@@ -39,10 +40,6 @@ class ScanWindow:
 
 def idempotency_key(site: str, visitor_id: int, started_at: datetime) -> str:
     return str(uuid.uuid5(_KEYS, f"{site}:{visitor_id}:{round(started_at.timestamp() * 1000)}"))
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def new_notices(client, hook: Webhook, w: ScanWindow, settings: dict | None = None) -> list[Notice]:
@@ -67,7 +64,7 @@ def new_notices(client, hook: Webhook, w: ScanWindow, settings: dict | None = No
     )
     notices = []
     for row in (dict(zip(rows.column_names, r)) for r in rows.result_rows):
-        started_at = _utc(row["started_at"])
+        started_at = as_utc(row["started_at"])
         key = idempotency_key(hook.site, row["visitor_id"], started_at)
         notices.append(Notice(hook.webhook_id, key, hook.site, row["visitor_id"], started_at, payload(hook, key, row, w.now)))
     return notices
