@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import re
+
 import orjson
 
 from tests.query_support import db, event, insert  # noqa: F401 - db is a fixture
 from tracker.webhooks.outbox import add_notice
 from tracker.webhooks.registry import Webhook
-from tracker.webhooks.scan import ScanWindow, idempotency_key, new_notices
+from tracker.clickhouse.migrate import VIEWS_DIR
+from tracker.webhooks.scan import CART_ACTIVITY, ScanWindow, idempotency_key, new_notices
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 HOUR = 3600
@@ -85,3 +88,9 @@ def test_idempotency_key_names_the_cart_not_the_scan(db):
     assert [n.idempotency_key for n in first] == [n.idempotency_key for n in later]
     assert first[0].idempotency_key != idempotency_key("shop", 1, ago(2 * HOUR))
     assert first[0].idempotency_key != idempotency_key("other-shop", 1, ago(3 * HOUR))
+
+
+def test_the_candidate_filter_knows_every_cart_activity_of_the_carts_view():
+    view = (VIEWS_DIR / "50_carts.sql").read_text()
+    [names] = re.findall(r"e\.name IN \(([^)]*)\)", view)
+    assert set(re.findall(r"'(\w+)'", names)) - {"purchase"} == set(CART_ACTIVITY)

@@ -6,6 +6,12 @@ carts), at most `horizon` ago (after a long outage, late reminders are worse tha
 no notice for this webhook yet. Cart events are read from `lookback_days` before that, like the
 query API does, so the cart's contents and its first activity are the same as there.
 
+The query keeps only visitors with cart activity inside that window (a cart's last activity is
+such an event), which ClickHouse pushes into part of the carts view's per-visitor work. Measured
+on 1M events over 14 days (50k visitors) on a busy 2-core machine, ClickHouse CPU per scan:
+1.3-2.8 s with the filter, 2.6-4.6 s without (2.9 s -> 1.1 s for a count of the same carts);
+the query API's abandoned-cart list over the same data costs 2.3-2.5 s.
+
 A cart is known by (site, visitor, first activity): its idempotency key is derived from those,
 so every sender computes the same key for it, and /carts/recovered finds the notice by them.
 """
@@ -25,6 +31,8 @@ from tracker.webhooks.outbox import Notice
 from tracker.webhooks.registry import Webhook
 
 EVENT_TYPE = "cart.abandoned"
+# A cart's activity, as schema/views/50_carts.sql counts it (tests/webhooks/test_scan.py compares).
+CART_ACTIVITY = ("add_to_cart", "remove_from_cart", "view_cart", "begin_checkout", "add_shipping_info", "add_payment_info")
 _KEYS = uuid.UUID("5d3c3f4e-7b0e-4c55-9a51-6b1f2f0c9a11")  # namespace of the idempotency keys
 UTC = timezone.utc
 
@@ -51,6 +59,10 @@ def new_notices(client, hook: Webhook, w: ScanWindow, settings: dict | None = No
         FROM abandoned_carts(site = {{site:String}}, from = {{read_from:DateTime64(3)}}, to = {{now:DateTime64(3)}},
             gap_s = {{gap_s:UInt32}}, idle_s = {{idle_s:UInt32}}, at = {{now:DateTime64(3)}})
         WHERE last_activity >= {{since:DateTime64(3)}}
+            AND visitor_id IN (
+                SELECT visitor_id FROM events
+                WHERE site = {{site:String}} AND ts >= {{since:DateTime64(3)}} AND ts < {{idle_end:DateTime64(3)}}
+                    AND name IN {{activity:Array(String)}})
             AND (visitor_id, started_at) NOT IN (
                 SELECT visitor_id, cart_started_at FROM webhook_outbox
                 WHERE webhook_id = {{webhook_id:String}} AND kind = 'notice' AND cart_started_at >= {{read_from:DateTime64(3)}})
@@ -58,7 +70,8 @@ def new_notices(client, hook: Webhook, w: ScanWindow, settings: dict | None = No
         LIMIT {{limit:UInt32}}""",
         parameters={
             "site": hook.site, "read_from": read_from, "now": w.now, "gap_s": w.gap_s, "idle_s": hook.idle_s,
-            "since": since, "webhook_id": hook.webhook_id, "limit": w.limit,
+            "since": since, "idle_end": w.now - timedelta(seconds=hook.idle_s), "activity": list(CART_ACTIVITY),
+            "webhook_id": hook.webhook_id, "limit": w.limit,
         },
         settings=settings,
     )
