@@ -36,7 +36,8 @@ FLUSH_LATENCY = Histogram(
 WEBHOOK_NOTICES = Counter("tracker_webhook_notices_total", "Abandoned carts queued in the webhook outbox")
 WEBHOOK_DELIVERIES = Counter(
     "tracker_webhook_deliveries_total",
-    "Webhook delivery attempts by outcome (delivered, http_error, timeout, connection_error), and notices given up (gave_up)",
+    "Webhook delivery attempts by outcome (delivered, http_error, timeout, connection_error), and notices closed"
+    " undelivered (gave_up, bought)",
     ["outcome"],
 )
 WEBHOOK_OUTBOX_DEPTH = Gauge(

@@ -19,7 +19,7 @@ ORDER BY webhook_id;
 -- The webhook outbox, an append-only log (tracker/webhooks/outbox.py). Per webhook and cart: one
 -- `notice` (attempt 0, with the JSON body sent unchanged on every attempt), then per attempt n a
 -- `claim` by the one sender process that won it, and its outcome `failed` or `delivered`; `gave_up`
--- after the retry period. Every insert carries an insert_deduplication_token naming its row
+-- after the retry period, or `bought` when the cart was bought before a delivery got through. Every insert carries an insert_deduplication_token naming its row
 -- (notice, or attempt n's claim or outcome), so of two processes writing the same row only the
 -- first is stored: that makes a claim exclusive across workers and nodes. The table has no
 -- partition key, so all tokens share one deduplication log.
@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS webhook_outbox
     webhook_id      String,
     idempotency_key String,
     attempt         UInt32,
-    kind            Enum8('notice' = 0, 'claim' = 1, 'failed' = 2, 'delivered' = 3, 'gave_up' = 4),
+    kind            Enum8('notice' = 0, 'claim' = 1, 'failed' = 2, 'delivered' = 3, 'gave_up' = 4, 'bought' = 5),
     at              DateTime64(3, 'UTC'),
     -- notice: when to send; claim: when its lease ends; failed: when to retry.
     due_at          DateTime64(3, 'UTC'),

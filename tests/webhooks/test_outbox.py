@@ -80,15 +80,16 @@ def test_of_racing_claims_exactly_one_wins(db, clickhouse, database):
         assert len(won) == 1, (attempt, won)
 
 
-def test_given_up_and_delivered_notices_are_closed_and_old_ones_not_read(db):
+def test_given_up_bought_and_delivered_notices_are_closed_and_old_ones_not_read(db):
     ch = db.ch
-    for key in ("k1", "k2", "k3"):
+    for key in ("k1", "k2", "k3", "k4"):
         outbox.add_notice(ch, notice(key), NOW)
-    [d1, d2, _] = outbox.due(ch, [HOOK], NOW, SINCE, 100)
-    outbox.record_gave_up(ch, d1, NOW)
-    assert outbox.claim(ch, d2, "me", NOW, NOW)
-    outbox.record_delivered(ch, d2, NOW, 204)
-    assert due_at(ch, NOW) == [("k3", 1)]
+    [d1, d2, d3, _] = outbox.due(ch, [HOOK], NOW, SINCE, 100)
+    outbox.record_closed(ch, d1, NOW, "gave_up")
+    outbox.record_closed(ch, d2, NOW, "bought")
+    assert outbox.claim(ch, d3, "me", NOW, NOW)
+    outbox.record_delivered(ch, d3, NOW, 204)
+    assert due_at(ch, NOW) == [("k4", 1)]
     assert outbox.depth(ch, [HOOK], SINCE) == 1
     assert outbox.depth(ch, [HOOK], NOW + timedelta(seconds=1)) == 0  # queued before `since`
     assert outbox.depth(ch, [Webhook("wh2", "shop", "", 3600, NOW)], SINCE) == 0  # another webhook's

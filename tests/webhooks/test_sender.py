@@ -115,6 +115,23 @@ def test_a_failing_receiver_gets_the_same_delivery_again_until_it_answers(make_s
         assert len(receiver.deliveries) == 3
 
 
+def test_a_cart_bought_while_its_delivery_fails_is_not_sent_again(make_settings, ch, receiver):
+    receiver.plan["12"] = [500, 500, 500, 500, 500, 500]
+    with running(make_settings(**{**FAST, "webhook_retry_first_s": 1.0})) as client:
+        add_webhook(ch, "shop", receiver.url, IDLE_S)
+        abandoned_soon(ch, 12)
+        assert len(receiver.wait_for(1, "12")) == 1
+        insert(ch, [event("purchase", datetime.now(timezone.utc), 12, transaction_id="T-12", value=20, currency="EUR")])
+        # closed in place of the next attempt
+        closed = wait_for(lambda: outcomes(ch, 12)[-1:], [(len(receiver.of("12")) + 1, "bought")])
+        tried = len(receiver.of("12"))
+        assert closed == [(tried + 1, "bought")] and tried <= 2  # at most the attempt already under way
+        assert wait_for(lambda: metric(client, 'tracker_webhook_deliveries_total{outcome="bought"}'), 1) == 1
+        more_rounds(client)
+        assert len(receiver.of("12")) == tried
+        assert wait_for(lambda: metric(client, "tracker_webhook_outbox_depth"), 0) == 0
+
+
 def test_a_hung_receiver_times_out_and_holds_up_no_other_cart(make_settings, ch, receiver):
     receiver.plan["3"] = ["hang"]
     with running(make_settings(**{**FAST, "webhook_timeout_s": 5.0})) as client:

@@ -11,7 +11,8 @@ sender that inserted a claim reads it back and sends only if the stored claim is
 
 Per webhook and cart the log holds: `notice` (attempt 0, with the body), then per attempt n a
 `claim` (its due_at is the end of the claimer's lease) and `failed` (due_at: the retry) or
-`delivered`; `gave_up` when the retry period is over. Guarantees: every attempt is made by at
+`delivered`; `gave_up` when the retry period is over, or `bought` when the cart was bought before
+a delivery got through (a reminder then would only annoy the buyer). Guarantees: every attempt is made by at
 most one process; a notice is delivered again only if its sender died (or lost ClickHouse)
 between claiming an attempt and recording its outcome: then, once the lease ends, the next
 attempt goes out with the same body and Idempotency-Key. So delivery is at least once, and
@@ -94,8 +95,9 @@ def record_failed(client, due: Due, now: datetime, retry_at: datetime, status: i
     _insert(client, due.notice, due.attempt, "failed", "outcome", now, retry_at, status=status, error=error)
 
 
-def record_gave_up(client, due: Due, now: datetime) -> None:
-    _insert(client, due.notice, due.attempt, "gave_up", "gave_up", now, now)
+def record_closed(client, due: Due, now: datetime, kind: str) -> None:
+    """Close the notice without delivering it: kind is `gave_up` or `bought`."""
+    _insert(client, due.notice, due.attempt, kind, "closed", now, now)
 
 
 _OPEN = """
@@ -103,7 +105,7 @@ _OPEN = """
     WHERE webhook_id IN {webhook_ids:Array(String)} AND at >= {since:DateTime64(3)}
     GROUP BY webhook_id, idempotency_key
     -- Rows of notices older than `since` are cut off: only whole histories count.
-    HAVING countIf(kind = 'notice') > 0 AND countIf(kind IN ('delivered', 'gave_up')) = 0"""
+    HAVING countIf(kind = 'notice') > 0 AND countIf(kind IN ('delivered', 'gave_up', 'bought')) = 0"""
 
 
 def due(client, webhooks: list[Webhook], now: datetime, since: datetime, limit: int) -> list[Due]:
@@ -123,7 +125,7 @@ def due(client, webhooks: list[Webhook], now: datetime, since: datetime, limit: 
 
 
 def depth(client, webhooks: list[Webhook], since: datetime) -> int:
-    """Notices neither delivered nor given up: the outbox depth."""
+    """Open notices (not delivered, given up or bought): the outbox depth."""
     return client.query(
         f"SELECT count() FROM (SELECT 1 {_OPEN})",
         parameters={"webhook_ids": [h.webhook_id for h in webhooks], "since": since},

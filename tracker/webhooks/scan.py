@@ -96,3 +96,12 @@ def payload(hook: Webhook, key: str, row: dict, now: datetime) -> bytes:
         "created_at": now.astimezone(UTC).isoformat(timespec="milliseconds"),
         "cart": cart,
     })
+
+
+def bought_since_notice(client, notice: Notice) -> bool:
+    """Whether the visitor bought after the cart started: that purchase closed the cart."""
+    return client.query(
+        "SELECT count() > 0 FROM events WHERE site = {site:String} AND visitor_id = {visitor:UInt64}"
+        " AND ts >= {started:DateTime64(3)} AND name = 'purchase'",
+        parameters={"site": notice.site, "visitor": notice.visitor_id, "started": notice.cart_started_at},
+    ).result_rows[0][0] == 1

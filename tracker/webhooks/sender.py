@@ -147,10 +147,14 @@ class WebhookSender:
             if hook is None:
                 return  # removed meanwhile
             if now >= due.noticed_at + self.retry_for:
-                await self._db(outbox.record_gave_up, due, now)
+                await self._db(outbox.record_closed, due, now, "gave_up")
                 metrics.WEBHOOK_DELIVERIES.labels("gave_up").inc()
                 log.warning("webhook delivery given up", extra={"webhook": hook.webhook_id, "key": due.notice.idempotency_key,
                                                                 "attempts": due.attempt - 1})
+                return
+            if await self._db(scan.bought_since_notice, due.notice):
+                await self._db(outbox.record_closed, due, now, "bought")
+                metrics.WEBHOOK_DELIVERIES.labels("bought").inc()
                 return
             if not await self._db(outbox.claim, due, self.owner, now, now + self.lease):
                 return  # another sender has this attempt
