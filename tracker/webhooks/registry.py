@@ -37,7 +37,9 @@ def check_url(url: str) -> str:
 
 def add_webhook(client, site: str, url: str, idle_s: int) -> Webhook:
     """Store a new webhook with a fresh secret; the returned Webhook is the only place the secret is shown."""
-    hook = Webhook(secrets.token_hex(6), site, check_url(url), idle_s, datetime.now(timezone.utc), SECRET_PREFIX + secrets.token_urlsafe(32))
+    now = datetime.now(timezone.utc)
+    created_at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as stored: DateTime64(3)
+    hook = Webhook(secrets.token_hex(6), site, check_url(url), idle_s, created_at, SECRET_PREFIX + secrets.token_urlsafe(32))
     client.insert(
         "webhooks",
         [[hook.webhook_id, hook.site, hook.url, hook.secret, hook.idle_s, hook.created_at, time.time_ns()]],
