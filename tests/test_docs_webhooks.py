@@ -13,8 +13,7 @@ from pathlib import Path
 
 import orjson
 
-from tests.webhooks.receiver import start_receiver, stop_receiver
-from tests.webhooks.test_sender import FAST, IDLE_S, abandoned_soon, running
+from tests.webhooks.support import FAST, IDLE_S, abandoned_soon, running, start_receiver, stop_receiver
 from tracker.webhooks.registry import add_webhook
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "webhooks.md").read_text()

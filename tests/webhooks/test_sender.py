@@ -6,19 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import signal
 import hmac
+import signal
 import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from starlette.testclient import TestClient
 
-from tests.conftest import BROWSER_UA, wait_for
+from tests.conftest import wait_for
 from tests.processes import start_tracker_process
 from tests.query_support import event, insert
-from tests.webhooks.receiver import start_receiver, stop_receiver
-from tracker.app import create_app
+from tests.webhooks.support import FAST, IDLE_S, abandoned_soon, running, start_receiver, stop_receiver
 from tracker.clickhouse.client import Target
 from tracker.sites import Site, add_site
 from tracker.tokens import create_token
@@ -27,26 +25,11 @@ from tracker.webhooks.registry import add_webhook
 from tracker.webhooks.scan import ScanWindow, idempotency_key, new_notices
 from tracker.webhooks.sender import WebhookSender
 
-IDLE_S = 60
-FAST = dict(webhook_interval_s=0.2, webhook_timeout_s=1.0, webhook_retry_first_s=0.3)
-
-
 @pytest.fixture
 def receiver():
     r = start_receiver()
     yield r
     stop_receiver(r)
-
-
-def running(settings):
-    return TestClient(create_app(settings), headers={"user-agent": BROWSER_UA})
-
-
-def abandoned_soon(ch, *visitors: int, value: float = 20.0, in_s: float = 2.0) -> dict[int, datetime]:
-    """A cart per visitor whose last activity was IDLE_S - in_s ago: abandoned in in_s. Returns its start."""
-    start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=IDLE_S - in_s)
-    insert(ch, [event("add_to_cart", start, v, items=[("A", value, 1, "Apron")], currency="EUR") for v in visitors])
-    return {v: start for v in visitors}
 
 
 def outcomes(ch, visitor: int) -> list[tuple[int, str]]:

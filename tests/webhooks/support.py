@@ -1,14 +1,36 @@
-"""A real webhook receiver for the tests: a threaded http.server on loopback that records every
-request and answers each cart's deliveries from a plan (200, 500, or `hang`: never answers)."""
+"""Webhook test support: a real receiver (a threaded http.server on loopback that records every
+request and answers each cart's deliveries from a plan: 200, 500, or `hang`, never answering),
+the app with fast webhook settings, and carts about to become abandoned."""
 
 from __future__ import annotations
 
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import orjson
+from starlette.testclient import TestClient
+
+from tests.conftest import BROWSER_UA
+from tests.query_support import event, insert
+from tracker.app import create_app
+from tracker.config import Settings
+
+IDLE_S = 60  # the webhooks' idle time in these tests
+FAST = dict(webhook_interval_s=0.2, webhook_timeout_s=1.0, webhook_retry_first_s=0.3)
+
+
+def running(settings: Settings) -> TestClient:
+    return TestClient(create_app(settings), headers={"user-agent": BROWSER_UA})
+
+
+def abandoned_soon(ch, *visitors: int, value: float = 20.0, in_s: float = 2.0) -> dict[int, datetime]:
+    """A cart per visitor whose last activity was IDLE_S - in_s ago: abandoned in in_s. Returns its start."""
+    start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=IDLE_S - in_s)
+    insert(ch, [event("add_to_cart", start, v, items=[("A", value, 1, "Apron")], currency="EUR") for v in visitors])
+    return {v: start for v in visitors}
 
 
 @dataclass
