@@ -34,6 +34,7 @@ from tracker.queries.runner import QueryRunner
 from tracker.spool import Spool
 from tracker.tally import TALLY
 from tracker.tokens import TokenCache
+from tracker.webhooks.sender import WebhookSender
 
 log = logging.getLogger("tracker.app")
 T = TypeVar("T")
@@ -63,6 +64,7 @@ class Tracker:
     control: ClickHouseThreads = field(init=False)
     sites: SiteCache = field(init=False)
     flusher: Flusher | None = None
+    webhooks: WebhookSender | None = None
     embedded: EmbeddedServer | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
     tokens: TokenCache = field(default_factory=TokenCache)  # query API tokens, loaded on first use
@@ -167,6 +169,8 @@ async def start_tracker(settings: Settings) -> Tracker:
     spool.start()
     tracker.flusher = Flusher(spool, target, settings.flush_interval_s)
     tracker.flusher.start()
+    tracker.webhooks = WebhookSender(settings, target)
+    tracker.webhooks.start()
     tracker.tasks.append(asyncio.create_task(tracker.refresh_sites_forever(), name="sites-refresh"))
     tracker.tasks.append(asyncio.create_task(tracker.share_event_ids_forever(), name="dedupe-sync"))
     tracker.tasks.append(asyncio.create_task(tracker.body_deadlines.sweep_forever(), name="body-deadlines"))
@@ -182,6 +186,7 @@ async def start_tracker(settings: Settings) -> Tracker:
 async def stop_tracker(tracker: Tracker) -> None:
     for task in tracker.tasks:
         task.cancel()
+    await tracker.webhooks.stop()
     TALLY.apply()
     await tracker.spool.close()
     tracker.pipeline.recent.sync()  # write the last acknowledged ids for the next start

@@ -54,6 +54,10 @@ class Settings:
     funnel_default_window: str = "7d"
     query_max_execution_s: float = 10.0
     query_max_memory_bytes: int = 2 * 1024 * 1024 * 1024
+    webhook_interval_s: float = 30.0
+    webhook_timeout_s: float = 10.0
+    webhook_retry_first_s: float = 30.0
+    webhook_retry_for_h: float = 24.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -121,6 +125,10 @@ DOCS: dict[str, str] = {
     "funnel_default_window": "Conversion window of a funnel when the query gives no `window` (a duration like 30m, 1h, 7d).",
     "query_max_execution_s": "Longest time one query API request may run in ClickHouse (max_execution_time).",
     "query_max_memory_bytes": "Most memory one query API request may use in ClickHouse (max_memory_usage).",
+    "webhook_interval_s": "How often the webhook sender looks for newly abandoned carts and for deliveries due (docs/webhooks.md).",
+    "webhook_timeout_s": "Longest a webhook receiver may take to answer a delivery; slower answers count as failed and are retried.",
+    "webhook_retry_first_s": "Wait before retrying a failed webhook delivery; it doubles with each failure, up to an hour.",
+    "webhook_retry_for_h": "How long a webhook delivery is retried before it is given up.",
 }
 
 

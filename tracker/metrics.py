@@ -36,6 +36,16 @@ FLUSH_LATENCY = Histogram(
     "Time of one insert into ClickHouse",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+WEBHOOK_NOTICES = Counter("tracker_webhook_notices_total", "Abandoned carts queued in the webhook outbox")
+WEBHOOK_DELIVERIES = Counter(
+    "tracker_webhook_deliveries_total",
+    "Webhook delivery attempts by outcome (delivered, http_error, timeout, connection_error), and notices closed"
+    " undelivered (gave_up, bought)",
+    ["outcome"],
+)
+WEBHOOK_OUTBOX_DEPTH = Gauge(
+    "tracker_webhook_outbox_depth", "Webhook notices neither delivered nor given up", multiprocess_mode="livemax"
+)
 CLICKHOUSE_UP = Gauge("tracker_clickhouse_up", "1 when the last ClickHouse call succeeded", multiprocess_mode="max")
 
 

@@ -6,6 +6,7 @@ import re
 import ssl
 import urllib.request
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from urllib.parse import unquote, urlsplit
 
 import clickhouse_connect
@@ -90,6 +91,11 @@ def target_for(settings: Settings, embedded_port: int | None = None) -> Target:
     if embedded_port is None:
         raise RuntimeError("the embedded ClickHouse port is needed when no TRACKER_CLICKHOUSE_URL is set")
     return Target(host="127.0.0.1", port=embedded_port, database=settings.clickhouse_database)
+
+
+def as_utc(value: datetime) -> datetime:
+    """clickhouse-connect gives DateTime columns in UTC as naive datetimes: mark them as UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

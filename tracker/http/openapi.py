@@ -44,8 +44,11 @@ _CART = {
 _RECOVERED = {
     **_CART, "abandoned_at": _TIME, "purchased_at": _TIME, "time_to_recover_s": {"type": "number"},
     "transaction_id": _STR, "order_value": _NUM, "order_currency": _STR,
+    "notified_at": {**_TIME, "nullable": True}, "after_notice": {"type": "boolean"},
 }
-_TOTALS = _obj({"carts": {"type": "integer"}, "value": {"type": "array", "items": _obj({"currency": _STR, "value": {"type": "number"}})}})
+_VALUES = {"type": "array", "items": _obj({"currency": _STR, "value": {"type": "number"}})}
+_TOTALS = _obj({"carts": {"type": "integer"}, "value": _VALUES})
+_RECOVERED_TOTALS = _obj({**_TOTALS["properties"], "after_notice": _obj({"carts": {"type": "integer"}, "revenue": _VALUES})})
 _CARTS_HEAD = {**_RANGE, "kind": {"type": "string", "enum": ["abandoned", "recovered"]}, "idle": _STR,
                "totals": _TOTALS, "next_cursor": {"type": "string", "nullable": True}}
 
@@ -82,7 +85,7 @@ SCHEMAS = {
         })},
     }),
     "AbandonedCarts": _obj({**_CARTS_HEAD, "carts": {"type": "array", "items": _obj(_CART)}}),
-    "RecoveredCarts": _obj({**_CARTS_HEAD, "carts": {"type": "array", "items": _obj(_RECOVERED)}}),
+    "RecoveredCarts": _obj({**_CARTS_HEAD, "totals": _RECOVERED_TOTALS, "carts": {"type": "array", "items": _obj(_RECOVERED)}}),
     "Stats": _obj({
         **_RANGE, **_FILTER, "interval": _STR, "totals": _FIGURES,
         "series": {"type": "array", "items": {"allOf": [_obj({"period": {"type": "string", "format": "date"}}), _FIGURES]}},

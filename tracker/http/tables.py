@@ -42,7 +42,8 @@ def trend_rows(result: dict) -> tuple[list[str], list[list]]:
 
 CART_FIELDS = ["cart_id", "visitor_id", "customer_id", "started_at", "last_activity", "last_step", "item_count", "value",
                "currency", "source", "medium", "campaign"]
-RECOVERED_FIELDS = ["abandoned_at", "purchased_at", "time_to_recover_s", "transaction_id", "order_value", "order_currency"]
+RECOVERED_FIELDS = ["abandoned_at", "purchased_at", "time_to_recover_s", "transaction_id", "order_value", "order_currency",
+                    "notified_at", "after_notice"]
 
 
 def cart_rows(result: dict) -> tuple[list[str], list[list]]:
