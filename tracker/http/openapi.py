@@ -88,6 +88,33 @@ SCHEMAS = {
     }),
 }
 
+# --- cohorts and products ---------------------------------------------------------------------
+_INT = {"type": "integer"}
+_DATE = {"type": "string", "format": "date"}
+_COHORT_PERIOD = _obj({
+    "offset": _INT, "period": _DATE, "buyers": _INT, "retention": _NUM, "repeat_customers": _INT, "repeat_rate": _NUM,
+    "churned": _INT, "churn_rate": _NUM,
+    "ltv": {"type": "array", "items": _obj({"currency": _STR, "revenue": {"type": "number"}, "per_customer": {"type": "number"}})},
+})
+SCHEMAS["Cohorts"] = _obj({
+    **_RANGE, "period": {"type": "string", "enum": ["month", "week"]}, "churn_after": _STR, "as_of": _TIME,
+    "cohorts": {"type": "array", "items": _obj({"cohort": _DATE, "customers": _INT, "periods": {"type": "array", "items": _COHORT_PERIOD}})},
+})
+SCHEMAS["Products"] = _obj({
+    **_RANGE, "sort": _STR, "items_total": _INT,
+    "items": {"type": "array", "items": _obj({
+        "item_id": _STR, "item_name": _STR, "views": _INT, "viewers": _INT, "adds": _INT, "added_units": _INT,
+        "orders": _INT, "units": _INT, "buyers": _INT, "view_to_purchase": _NUM,
+        "revenue": {"type": "array", "items": _obj({"currency": _STR, "revenue": {"type": "number"}})},
+    })},
+})
+_CURRENCY_VALUES = {"type": "array", "items": _obj({"currency": _STR, "value": {"type": "number"}})}
+SCHEMAS["AbandonedProducts"] = _obj({
+    **_RANGE, "idle": _STR, "items_total": _INT, "totals": _obj({"carts": _INT, "value": _CURRENCY_VALUES}),
+    "items": {"type": "array", "items": _obj({"item_id": _STR, "item_name": _STR, "carts": _INT, "units": _INT, "value": _CURRENCY_VALUES})},
+})
+# --- end of cohorts and products ---------------------------------------------------------------
+
 
 def _error(description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
