@@ -43,43 +43,37 @@ def build_sql(q: ProductQuery) -> tuple[str, dict]:
     params = {"site": q.site, "start": q.range.start, "end": q.range.end, "limit": q.limit}
     # Items without an id are told apart by their name (`nameless`, '' for items with an id).
     sql = f"""
-    SELECT item_id, if(item_id = '', nameless, latest_name.2) AS item_name,
-        views, viewers, adds, added_units, orders, units, buyers, viewers_who_bought, revenue,
-        count() OVER () AS items_total
+    SELECT item_id, if(item_id = '', nameless, latest_name) AS item_name,
+        views, viewers, adds, added_units, orders, units, buyers,
+        -- Viewers who also bought: |viewers| + |buyers| - |viewers or buyers|, all exact. Matching
+        -- them per (item, visitor) first takes a group per pair, about 20 times slower.
+        viewers + buyers - viewers_or_buyers AS viewers_who_bought,
+        revenue, count() OVER () AS items_total
     FROM
     (
-        SELECT item_id, nameless,
-            max(latest_name) AS latest_name,
-            sum(visitor_views) AS views, countIf(visitor_views > 0) AS viewers,
-            sum(visitor_adds) AS adds, sum(visitor_added_units) AS added_units,
-            sum(visitor_orders) AS orders, sum(visitor_units) AS units, countIf(visitor_orders > 0) AS buyers,
-            countIf(visitor_views > 0 AND visitor_orders > 0) AS viewers_who_bought,
-            sumMap(visitor_revenue) AS revenue
+        SELECT item_id, if(item_id = '', item_name, '') AS nameless,
+            argMaxIf(item_name, ts, item_name != '') AS latest_name,
+            countIf(kind = 'view_item' AND first_in_event) AS views,
+            uniqExactIf(visitor_id, kind = 'view_item') AS viewers,
+            countIf(kind = 'add_to_cart' AND first_in_event) AS adds,
+            sumIf(quantity, kind = 'add_to_cart') AS added_units,
+            uniqExactIf(order_key, kind = 'purchase') AS orders,
+            sumIf(quantity, kind = 'purchase') AS units,
+            uniqExactIf(visitor_id, kind = 'purchase') AS buyers,
+            uniqExactIf(visitor_id, kind IN ('view_item', 'purchase')) AS viewers_or_buyers,
+            sumMapIf([currency], [revenue], kind = 'purchase') AS revenue
         FROM
         (
-            -- One row per item and visitor first, so viewers and buyers can be matched.
-            SELECT item_id, if(item_id = '', item_name, '') AS nameless, visitor_id,
-                maxIf((ts, item_name), item_name != '') AS latest_name,
-                countIf(kind = 'view_item' AND first_in_event) AS visitor_views,
-                countIf(kind = 'add_to_cart' AND first_in_event) AS visitor_adds,
-                sumIf(quantity, kind = 'add_to_cart') AS visitor_added_units,
-                uniqExactIf(order_key, kind = 'purchase') AS visitor_orders,
-                sumIf(quantity, kind = 'purchase') AS visitor_units,
-                sumMapIf(map(currency, revenue), kind = 'purchase') AS visitor_revenue
-            FROM
-            (
-                SELECT toString(name) AS kind, visitor_id, ts, item_id, item_name, toUInt64(quantity) AS quantity,
-                    nth = 1 AS first_in_event, '' AS order_key, '' AS currency, toDecimal64(0, 4) AS revenue
-                FROM events
-                ARRAY JOIN `items.item_id` AS item_id, `items.item_name` AS item_name, `items.quantity` AS quantity,
-                    arrayEnumerateUniq(`items.item_id`, `items.item_name`) AS nth
-                WHERE site = {{site:String}} AND ts >= {{start:DateTime64(3)}} AND ts < {{end:DateTime64(3)}}
-                    AND name IN ('view_item', 'add_to_cart')
-                UNION ALL
-                SELECT 'purchase', visitor_id, ts, item_id, item_name, toUInt64(quantity), true, order_key, toString(currency), revenue
-                FROM order_items(site = {{site:String}}, from = {{start:DateTime64(3)}}, to = {{end:DateTime64(3)}})
-            )
-            GROUP BY item_id, nameless, visitor_id
+            SELECT toString(name) AS kind, visitor_id, ts, item_id, item_name, toUInt64(quantity) AS quantity,
+                nth = 1 AS first_in_event, '' AS order_key, '' AS currency, toDecimal64(0, 4) AS revenue
+            FROM events
+            ARRAY JOIN `items.item_id` AS item_id, `items.item_name` AS item_name, `items.quantity` AS quantity,
+                arrayEnumerateUniq(`items.item_id`, `items.item_name`) AS nth
+            WHERE site = {{site:String}} AND ts >= {{start:DateTime64(3)}} AND ts < {{end:DateTime64(3)}}
+                AND name IN ('view_item', 'add_to_cart')
+            UNION ALL
+            SELECT 'purchase', visitor_id, ts, item_id, item_name, toUInt64(quantity), true, order_key, toString(currency), revenue
+            FROM order_items(site = {{site:String}}, from = {{start:DateTime64(3)}}, to = {{end:DateTime64(3)}})
         )
         GROUP BY item_id, nameless
     )
@@ -133,7 +127,7 @@ def run_products(runner: QueryRunner, q: ProductQuery) -> dict:
             "orders": r["orders"],
             "units": r["units"],
             "buyers": r["buyers"],
-            "revenue": _amounts(r["revenue"], "revenue"),
+            "revenue": _amounts(dict(zip(*r["revenue"])), "revenue"),
             "view_to_purchase": _percent(r["viewers_who_bought"], r["viewers"]),
         }
         for r in rows
