@@ -150,3 +150,10 @@ def test_default_start_is_twelve_periods_back():
     assert default_start(end, "Europe/Berlin", "month") == datetime(2023, 6, 1, tzinfo=timezone.utc) - timedelta(hours=2)
     assert default_start(datetime(2024, 5, 15, tzinfo=timezone.utc), "UTC", "week") == datetime(2024, 2, 26, tzinfo=timezone.utc)
     assert shift(date(2024, 11, 1), "month", 3) == date(2025, 2, 1)
+
+
+def test_churned_only_after_more_than_churn_after(db):
+    monday = datetime.combine(M[1].date() - timedelta(days=M[1].weekday()), time(), timezone.utc)
+    insert(db.ch, [buy(monday, 1, 10, "EUR", "c-1", "W1")])  # exactly 7 days before the week's end
+    found = cohorts(db, "week", churn_days=7, start=monday, end=monday + timedelta(weeks=2))
+    assert [p["churned"] for p in found[0]["periods"]] == [0, 1]

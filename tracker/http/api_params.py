@@ -78,8 +78,7 @@ STATS = RANGE + (
 COHORTS = (
     Param("from", {"type": "string", "example": "2024-01-01"},
           "Cohorts whose first order is from here on: a date (local midnight in the site's time zone) or an ISO-8601 "
-          f"date and time. Default: the start of the {cohorts.DEFAULT_COHORTS}th period before the end, so "
-          f"{cohorts.DEFAULT_COHORTS} cohorts."),
+          f"date and time. Default: {cohorts.DEFAULT_COHORTS} cohorts, the last one holding `to`."),
     *RANGE[1:],
     Param("period", {"type": "string", "enum": list(cohorts.PERIODS), "default": "month"},
           "Cohorts and their periods by month, or by week from Monday (site time zone)."),

@@ -186,7 +186,7 @@ def document() -> dict:
         "info": {
             "title": "Funnelhouse query API",
             "version": version("funnelhouse"),
-            "description": "Funnels, abandoned and recovered carts, site statistics (docs/queries.md), and export or deletion of one person's data (docs/privacy.md).",
+            "description": "Funnels, abandoned and recovered carts, site statistics, cohorts and products (docs/queries.md), and export or deletion of one person's data (docs/privacy.md).",
         },
         "paths": {**{f"{PREFIX}{e.path}": {"get": _operation(e)} for e in ENDPOINTS}, **PRIVACY_PATHS},
         "components": {
