@@ -46,7 +46,7 @@ def build_sql(q: ProductQuery) -> tuple[str, dict]:
     SELECT item_id, if(item_id = '', nameless, latest_name) AS item_name,
         views, viewers, adds, added_units, orders, units, buyers,
         -- Viewers who also bought: |viewers| + |buyers| - |viewers or buyers|, all exact. Matching
-        -- them per (item, visitor) first takes a group per pair, about 20 times slower.
+        -- them in a group per (item, visitor) first was 2 to 4 times slower (2M events, measured).
         viewers + buyers - viewers_or_buyers AS viewers_who_bought,
         revenue, count() OVER () AS items_total
     FROM
