@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from tests.query_support import db, event, insert  # noqa: F401 - db is a fixture
 from tracker.queries.cohorts import CohortQuery, default_start, run_cohorts, shift
+from tracker.queries.stats import StatsQuery, run_stats
 from tracker.queries.timerange import TimeRange
 
 DAY = 86400
@@ -105,6 +106,17 @@ def test_monthly_cohorts_by_hand(db):
     # The month-4 guest: the order after the range end is not read.
     assert table(fourth) == [(0, 1, 100.0, 0, 0.0, 0, 0.0)]
     assert ltv(fourth) == [{"USD": (25.0, 25.0)}]
+
+
+def test_cohort_revenue_adds_up_to_stats_revenue(db):
+    fixture(db)
+    final = {}
+    for cohort in cohorts(db):
+        for line in cohort["periods"][-1]["ltv"]:
+            final[line["currency"]] = final.get(line["currency"], 0) + line["revenue"]
+    stats = run_stats(db.runner, StatsQuery("shop", TimeRange(M[0], M[4], "UTC"), "month", 1800))["totals"]["revenue"]
+    # /stats also counts Eve's order in month 2 (70 EUR): she is in no cohort of the range.
+    assert {r["currency"]: r["revenue"] for r in stats} == {"EUR": final["EUR"] + 70, "USD": final["USD"]} == {"EUR": 350, "USD": 55}
 
 
 def test_default_churn_after_90_days(db):
