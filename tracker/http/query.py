@@ -38,7 +38,7 @@ class Params:
     def __init__(self, request: Request, endpoint: Endpoint) -> None:
         self.query = request.query_params
         self.errors: list[FieldError] = []
-        known = {p.name: p for p in endpoint.params}
+        known = self.known = {p.name: p for p in endpoint.params}
         for name in sorted(set(self.query.keys())):
             if name not in known:
                 self.errors.append(FieldError(name[:64], f"unknown parameter; this endpoint takes {', '.join(known)}"))
@@ -46,6 +46,8 @@ class Params:
                 self.errors.append(FieldError(name, "given more than once"))
 
     def get(self, name: str) -> str | None:
+        if name not in self.known:
+            return None  # already reported as unknown (a builder shared by endpoints may ask for more)
         value = self.query.get(name)
         return value if value not in (None, "") else None
 
