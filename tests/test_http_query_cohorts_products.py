@@ -74,7 +74,7 @@ def test_weekly_cohorts_over_http(api, ch):
                                            "period": "week", "churn_after": "14d"})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert (body["period"], body["churn_after"], body["as_of"]) == ("week", "2w", WEEK.isoformat())
+    assert (body["period"], body["churn_after"], body["as_of"]) == ("week", "2w", WEEK.isoformat(timespec="milliseconds"))
     assert [(c["cohort"], c["customers"]) for c in body["cohorts"]] == [
         (weekday(3, 0, 0).date().isoformat(), 2), (weekday(2, 0, 0).date().isoformat(), 1),
     ]

@@ -341,7 +341,7 @@ def _cohort_query(tracker, site: Site, params: Params) -> cohorts.CohortQuery | 
 def _run_cohorts(tracker, query: cohorts.CohortQuery, params: Params):
     return {
         "site": query.site, **query.range.as_dict(), "period": query.period, "churn_after": format_duration(query.churn_after_s),
-        "as_of": query.as_of.astimezone(ZoneInfo(query.range.timezone)).isoformat(), **cohorts.run_cohorts(tracker.queries, query),
+        "as_of": query.as_of.astimezone(ZoneInfo(query.range.timezone)).isoformat(timespec="milliseconds"), **cohorts.run_cohorts(tracker.queries, query),
     }
 
 
