@@ -76,11 +76,18 @@ class WebhookSender:
         self._task = asyncio.create_task(self._run(), name="webhooks")
 
     async def stop(self) -> None:
-        """Deliveries cut short here stay claimed; they go out again once their lease ends."""
-        tasks = [t for t in (self._task, *self._in_flight.values()) if t]
-        for task in tasks:
+        """No new rounds; deliveries under way get up to the timeout + 5 s to finish and record their
+        outcome (else a restart would send them again). Those cut short stay claimed and go out
+        again once their lease ends."""
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        in_flight = list(self._in_flight.values())
+        if in_flight:
+            await asyncio.wait(in_flight, timeout=self.settings.webhook_timeout_s + 5)
+        for task in in_flight:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*in_flight, return_exceptions=True)
         if self._http:
             await self._http.aclose()
         self._executor.shutdown(wait=False, cancel_futures=True)
