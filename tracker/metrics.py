@@ -1,7 +1,8 @@
 """Prometheus collectors, declared once.
 
 With several uvicorn workers the CLI sets PROMETHEUS_MULTIPROC_DIR before the workers start,
-and /metrics aggregates every worker's figures (prometheus-client's multiprocess mode).
+and /metrics aggregates every worker's figures (prometheus-client's multiprocess mode); process_*
+are then summed over the workers and their parent by tracker/process_tree.py.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import os
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess
+
+from tracker.process_tree import ProcessTreeCollector
 
 EVENTS_RECEIVED = Counter("tracker_events_received_total", "Events received in ingest requests")
 EVENTS_ACCEPTED = Counter("tracker_events_accepted_total", "Events made durable in the spool and acknowledged")
@@ -50,5 +53,6 @@ def exposition() -> bytes:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
+        registry.register(ProcessTreeCollector())
         return generate_latest(registry)
     return generate_latest()

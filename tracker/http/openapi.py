@@ -27,7 +27,8 @@ def _ref(name: str) -> dict:
 
 
 _RANGE = {"site": _STR, "from": _TIME, "to": _TIME, "timezone": _STR}
-_FUNNEL_HEAD = {**_RANGE, "window": _STR, "order": _STR, "unit": _STR}
+_FILTER = {"filter": {"type": "array", "items": _STR, "description": "The filters applied (none: every session)."}}
+_FUNNEL_HEAD = {**_RANGE, **_FILTER, "window": _STR, "order": _STR, "unit": _STR}
 _REVENUE = _obj({"currency": _STR, "orders": {"type": "integer"}, "revenue": {"type": "number"}, "average_order_value": _NUM})
 _FIGURES = _obj({
     "visitors": {"type": "integer"}, "sessions": {"type": "integer"}, "page_views": {"type": "integer"},
@@ -86,10 +87,29 @@ SCHEMAS = {
     "AbandonedCarts": _obj({**_CARTS_HEAD, "carts": {"type": "array", "items": _obj(_CART)}}),
     "RecoveredCarts": _obj({**_CARTS_HEAD, "totals": _RECOVERED_TOTALS, "carts": {"type": "array", "items": _obj(_RECOVERED)}}),
     "Stats": _obj({
-        **_RANGE, "interval": _STR, "totals": _FIGURES,
+        **_RANGE, **_FILTER, "interval": _STR, "totals": _FIGURES,
         "series": {"type": "array", "items": {"allOf": [_obj({"period": {"type": "string", "format": "date"}}), _FIGURES]}},
     }),
 }
+
+# --- channels and sales cycle ------------------------------------------------------------------
+_INT = {"type": "integer"}
+_CHANNEL_HEAD = {**_RANGE, **_FILTER, "by": _STR, "attribution": {"type": "string", "enum": ["first", "last"]},
+                 "lookback": _STR, "channels_total": _INT}
+_CHANNEL_FIGURES = {"sessions": _INT, "orders": _INT, "revenue": {"type": "array", "items": _REVENUE}, "conversion_rate": _NUM}
+_CYCLE_FIGURES = {
+    "orders": _INT, "orders_without_start": _INT, "median_time_s": _NUM, "p90_time_s": _NUM,
+    "histogram": {"type": "array", "items": _obj({"bucket": _STR, "from_s": _INT, "to_s": {"type": "integer", "nullable": True}, "orders": _INT})},
+}
+SCHEMAS["Channels"] = _obj({
+    **_CHANNEL_HEAD, "totals": _obj(_CHANNEL_FIGURES),
+    "channels": {"type": "array", "items": _obj({"value": _STR, **_CHANNEL_FIGURES})},
+})
+SCHEMAS["SalesCycle"] = _obj({
+    **_CHANNEL_HEAD, "from_event": {"type": "string", "enum": ["visit", "view_item"]}, "totals": _obj(_CYCLE_FIGURES),
+    "channels": {"type": "array", "items": _obj({"value": _STR, **_CYCLE_FIGURES})},
+})
+# --- end channels and sales cycle --------------------------------------------------------------
 
 
 def _error(description: str) -> dict:
@@ -162,7 +182,7 @@ def document() -> dict:
         "info": {
             "title": "Funnelhouse query API",
             "version": version("funnelhouse"),
-            "description": "Funnels, abandoned and recovered carts, site statistics (docs/queries.md), and export or deletion of one person's data (docs/privacy.md).",
+            "description": "Funnels, abandoned and recovered carts, site statistics, channels and sales-cycle time (docs/queries.md), and export or deletion of one person's data (docs/privacy.md).",
         },
         "paths": {**{f"{PREFIX}{e.path}": {"get": _operation(e)} for e in ENDPOINTS}, **PRIVACY_PATHS},
         "components": {

@@ -1,13 +1,12 @@
 """The query API for marketers: /api/v1/sites/{site}/funnel, .../funnel/trends, .../carts/abandoned,
-.../carts/recovered, .../stats. JSON, or CSV with `Accept: text/csv` or `?format=csv`.
+.../carts/recovered, .../stats, .../channels, .../sales-cycle. JSON, or CSV with `Accept: text/csv` or `?format=csv`.
 
 Handlers only read and check parameters (all problems at once, as field errors) and hand typed
-queries to tracker/queries/*, which run in a thread: clickhouse-connect is synchronous.
+queries to tracker/queries/*, which run on the query runner's threads: clickhouse-connect is synchronous.
 """
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Callable
@@ -15,14 +14,16 @@ from typing import Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tracker.errors import ApiError, FieldError
+from tracker.clickhouse.threads import ClickHouseUnavailable
+from tracker.errors import ApiError, FieldError, clickhouse_unavailable
 from tracker.http import tables
 from tracker.http.api_params import ENDPOINTS, Endpoint
 from tracker.http.auth import authorize
 from tracker.http.responses import json_response
-from tracker.queries import carts, funnels, stats
+from tracker.queries import carts, channels, funnels, sales_cycle, stats
 from tracker.queries.durations import format_duration, parse_duration
-from tracker.queries.errors import ParamError, ParamErrors, QueryLimit, QueryUnavailable
+from tracker.queries.errors import ParamError, ParamErrors, QueryLimit
+from tracker.queries.segments import Segment, describe, parse_segment
 from tracker.queries.steps import parse_steps, unknown_names
 from tracker.queries.timerange import check_interval, parse_range
 from tracker.sites import Site
@@ -90,6 +91,10 @@ class Params:
             return low
         return seconds
 
+    def segment(self) -> Segment:
+        """The `filter` parameters, one parser for every endpoint that takes them."""
+        return self.attempt(lambda: parse_segment(self.getlist("filter")), ())
+
     def check(self) -> None:
         if self.errors:
             raise ApiError(400, "invalid_parameters", "some query parameters cannot be used", self.errors)
@@ -110,11 +115,11 @@ async def _answer(request: Request, endpoint: Endpoint, build: Callable, run: Ca
     query = build(tracker, site, params)
     params.check()
     try:
-        result = await asyncio.to_thread(run, tracker, query, params)
+        result = await tracker.queries.offload(lambda: run(tracker, query, params))
     except QueryLimit as exc:
         raise ApiError(503, "query_limit", f"the query hit the time or memory limit; ask for a shorter range ({exc})") from None
-    except QueryUnavailable:
-        raise ApiError(503, "clickhouse_unavailable", "ClickHouse cannot be reached; retry later", headers={"Retry-After": "5"}) from None
+    except ClickHouseUnavailable:
+        raise clickhouse_unavailable() from None
     params.check()  # checks that needed the database (unknown step names)
     if csv:
         header, rows = to_rows(result)
@@ -137,10 +142,12 @@ def _funnel_spec(tracker, site: Site, params: Params, trends: bool) -> funnels.F
     breakdown = None if trends else params.choice("breakdown", funnels.BREAKDOWNS, None)
     interval = params.attempt(lambda: check_interval(params.get("interval"))) if trends else None
     limit = 20 if trends else params.integer("breakdown_limit", 20, 1, 100)
+    segment = params.segment()
     if params.errors:
         return None
     return funnels.FunnelSpec(
-        site.site, time_range, tuple(steps), window, order, unit, settings.session_gap_minutes * 60, breakdown, interval, limit
+        site.site, time_range, tuple(steps), window, order, unit, settings.session_gap_minutes * 60, breakdown, interval, limit,
+        segment,
     )
 
 
@@ -164,6 +171,7 @@ def _describe(spec: funnels.FunnelSpec) -> dict:
         "window": format_duration(spec.window_s),
         "order": spec.order,
         "unit": spec.unit,
+        "filter": describe(spec.segment),
     }
 
 
@@ -244,17 +252,70 @@ async def recovered_carts(request: Request) -> Response:
 def _stats_query(tracker, site: Site, params: Params) -> stats.StatsQuery | None:
     time_range = params.attempt(lambda: parse_range(params.get("from"), params.get("to"), site.timezone))
     interval = params.attempt(lambda: check_interval(params.get("interval")))
+    segment = params.segment()
     if params.errors:
         return None
-    return stats.StatsQuery(site.site, time_range, interval, tracker.settings.session_gap_minutes * 60)
+    return stats.StatsQuery(site.site, time_range, interval, tracker.settings.session_gap_minutes * 60, segment)
 
 
 def _run_stats(tracker, query: stats.StatsQuery, params: Params):
-    return {"site": query.site, **query.range.as_dict(), **stats.run_stats(tracker.queries, query)}
+    return {"site": query.site, **query.range.as_dict(), "filter": describe(query.segment), **stats.run_stats(tracker.queries, query)}
 
 
 async def site_stats(request: Request) -> Response:
     return await _answer(request, BY_NAME["stats"], _stats_query, _run_stats, tables.stats_rows)
+
+
+# --- channels and sales cycle ----------------------------------------------------------------
+
+
+def _channel_query(tracker, site: Site, params: Params) -> channels.ChannelQuery | None:
+    time_range = params.attempt(lambda: parse_range(params.get("from"), params.get("to"), site.timezone))
+    by = params.choice("by", channels.DIMENSIONS, "source")
+    attribution = params.choice("attribution", channels.ATTRIBUTIONS, "last")
+    lookback = params.duration("lookback", channels.DEFAULT_LOOKBACK, channels.MIN_LOOKBACK_S, channels.MAX_LOOKBACK_S)
+    limit = params.integer("limit", channels.DEFAULT_LIMIT, 1, channels.MAX_LIMIT)
+    segment = params.segment()
+    if params.errors:
+        return None
+    return channels.ChannelQuery(
+        site.site, time_range, by, attribution, lookback, tracker.settings.session_gap_minutes * 60, segment, limit
+    )
+
+
+def _describe_channels(query: channels.ChannelQuery) -> dict:
+    return {
+        "site": query.site, **query.range.as_dict(), "by": query.by, "attribution": query.attribution,
+        "lookback": format_duration(query.lookback_s), "filter": describe(query.segment),
+    }
+
+
+def _run_channels(tracker, query: channels.ChannelQuery, params: Params):
+    return {**_describe_channels(query), **channels.run_channels(tracker.queries, query)}
+
+
+def _sales_cycle_query(tracker, site: Site, params: Params) -> sales_cycle.SalesCycleQuery | None:
+    from_event = params.choice("from_event", sales_cycle.FROM_EVENTS, "visit")
+    channel = _channel_query(tracker, site, params)
+    return None if channel is None else sales_cycle.SalesCycleQuery(channel, from_event)
+
+
+def _run_sales_cycle(tracker, query: sales_cycle.SalesCycleQuery, params: Params):
+    return {
+        **_describe_channels(query.channel), "from_event": query.from_event,
+        **sales_cycle.run_sales_cycle(tracker.queries, query),
+    }
+
+
+async def channel_stats(request: Request) -> Response:
+    return await _answer(request, BY_NAME["channels"], _channel_query, _run_channels, tables.channel_rows)
+
+
+async def sales_cycle_time(request: Request) -> Response:
+    return await _answer(request, BY_NAME["sales_cycle"], _sales_cycle_query, _run_sales_cycle, tables.sales_cycle_rows)
+
+
+# --- end channels and sales cycle ------------------------------------------------------------
 
 
 HANDLERS = {
@@ -263,4 +324,7 @@ HANDLERS = {
     "abandoned_carts": abandoned_carts,
     "recovered_carts": recovered_carts,
     "stats": site_stats,
+    # channels and sales cycle
+    "channels": channel_stats,
+    "sales_cycle": sales_cycle_time,
 }
