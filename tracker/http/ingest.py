@@ -32,6 +32,7 @@ STATUS = {
     "no_events": 400,
     "too_many_events": 413,
     "rate_limited": 429,
+    "site_list_unavailable": 503,  # the site may exist: clients retry
     "spool_full": 503,
 }
 

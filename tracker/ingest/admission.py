@@ -14,7 +14,7 @@ from tracker.errors import FieldError
 from tracker.ingest.event import Event
 from tracker.ingest.ratelimit import RateLimiter
 from tracker.ingest.refusal import Refused
-from tracker.sites import SiteCache
+from tracker.sites import SiteCache, SitesUnavailable
 
 if TYPE_CHECKING:
     from tracker.ingest.intake import Validated
@@ -22,9 +22,20 @@ if TYPE_CHECKING:
 UNKNOWN_SITE = "unknown site"
 
 
-async def site_verdict(sites: SiteCache, site_id: str, origin: str | None) -> str | None:
-    """None if `site_id` may send events from `origin`, else the reason it may not."""
-    site = sites.get(site_id)
+async def site_verdict(sites: SiteCache, site_id: str, origin: str | None, arrived: float) -> str | None:
+    """None if `site_id` may send events from `origin`, else the reason it may not.
+
+    An unknown id reloads the site list first (sites.py), so `site add` works at once; if that
+    cannot be done in time, the request is refused with a 503 that clients retry."""
+    try:
+        site = await sites.lookup(site_id, arrived)
+    except SitesUnavailable:
+        # Not "unknown site": the site may have been added a moment ago. The snippet retries a 503.
+        raise Refused(
+            "site_list_unavailable",
+            f"site {site_id[:64]!r} is not in this worker's site list and the list could not be reloaded just now; retry shortly",
+            retry_after_s=1,
+        ) from None
     if site is None:
         return UNKNOWN_SITE
     if not site.allows_origin(origin):
@@ -32,9 +43,11 @@ async def site_verdict(sites: SiteCache, site_id: str, origin: str | None) -> st
     return None
 
 
-async def check_sites(sites: SiteCache, batch: Validated, origin: str | None) -> None:
-    """Keep the events whose site may send; the others join `batch.rejected`. One lookup per distinct site."""
-    verdicts = {site: await site_verdict(sites, site, origin) for site in {e.site for e in batch.events}}
+async def check_sites(sites: SiteCache, batch: Validated, origin: str | None, arrived: float) -> None:
+    """Keep the events whose site may send; the others join `batch.rejected`. One lookup per distinct site.
+
+    arrived: when the request came in (time.monotonic()); a site list loaded since answers for all its events."""
+    verdicts = {site: await site_verdict(sites, site, origin, arrived) for site in {e.site for e in batch.events}}
     if not any(verdicts.values()):
         return
     kept = []

@@ -4,7 +4,8 @@
                  detailed validator (envelope.py, payload.py)   refuse: invalid_json, invalid_events,
                                                                 too_many_events, no_events; reject: invalid
     limit        the client's rate limit (admission.py)         refuse: rate_limited
-    check_sites  site exists, allows the Origin (admission.py)  reject: unknown_site / invalid
+    check_sites  site exists, allows the Origin (admission.py)  reject: unknown_site / invalid;
+                 an unknown id reloads the site list first      refuse: site_list_unavailable
     limit_sites  each site's rate limit (admission.py)          refuse: rate_limited
     pipeline     enrichment steps (pipeline.py, steps.py)       drop: bot, duplicate, referrer_spam
     spool        append + fsync; then remember the event_ids    refuse: spool_full
@@ -15,6 +16,7 @@ a dropped one is counted by reason. tracker/http/ingest.py turns this into HTTP.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from tracker import metrics
@@ -67,10 +69,11 @@ class Intake:
         self.site_limiter = site_limiter
 
     async def accept(self, body: bytes, request: RequestInfo) -> Receipt:
+        arrived = time.monotonic()  # site lists loaded since then answer for every event here
         batch = self.reader.read(body, request.received_at_ms)
         TALLY.inc(metrics.EVENTS_RECEIVED, batch.received)
         admission.limit(self.ip_limiter, request.ip, batch.received, "this client")
-        await admission.check_sites(self.sites, batch, request.origin)
+        await admission.check_sites(self.sites, batch, request.origin, arrived)
         if not batch.events:
             raise Refused("invalid_events", "no event in the request is valid", admission.rejected_fields(batch.rejected))
         admission.limit_sites(self.site_limiter, batch.events)
