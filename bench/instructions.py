@@ -79,7 +79,7 @@ async def serve(tmp: Path, clickhouse_url: str, requests: int, batch: int) -> No
                         rate_limit_site_per_s=0.0, log_level="warning")
     app = create_app(settings)
     tracker = app.state.tracker = await start_tracker(settings)
-    for task in [*tracker.tasks, tracker.flusher._task]:
+    for task in [*tracker.tasks, tracker.flusher._task, tracker.webhooks._task]:
         task.cancel()
     rng = random.Random(1)
     await drive(app, [body(batch, rng) for _ in range(WARM_UP)])
