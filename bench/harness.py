@@ -25,7 +25,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_http(url: str, timeout: float = 60.0) -> None:
+def wait_http(url: str, timeout: float = 300.0) -> None:  # a loaded 2-core machine can take minutes to start workers
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -53,14 +53,7 @@ class Server:
 
     def cpu_s(self) -> float:
         """CPU time (user + system) the serving processes have used so far, summed."""
-        total = 0
-        for pid in self.worker_pids():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])  # utime, stime
-            except OSError:
-                pass
-        return total / os.sysconf("SC_CLK_TCK")
+        return sum(process_cpu_s(pid) for pid in self.worker_pids())
 
     def rss_mb(self) -> float:
         """Resident memory of the serving processes (uvicorn workers), summed."""
@@ -81,6 +74,15 @@ class Server:
                 self.process.wait(60)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU time (user + system, all threads) one process has used so far, from /proc; 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def start_bare(workers: int) -> Server:

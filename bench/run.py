@@ -61,7 +61,7 @@ def main() -> int:
             rows.append((f"windowFunnel, all {funnel['events']:,} events (ms)", f"{funnel['raw_all_sites_ms']:.0f}", "raw SQL, for scale", ""))
             rows.append((f"funnel endpoint, one site's {funnel['site_events']:,} events, 60 days (ms)", f"{funnel['endpoint_ms']:.0f}",
                          f"{funnel['raw_ms']:.0f} raw windowFunnel", ratio(funnel["raw_ms"], funnel["endpoint_ms"], 1 / 1.3) + " (raw/endpoint)"))
-            rows.append(("single-site 30-day funnel (ms)", f"{funnel['site_30d_endpoint_ms']:.0f}", "target < 100", ok(funnel["site_30d_endpoint_ms"] < 100)))
+            rows.append(("single-site 30-day funnel (ms)", f"{funnel['site_30d_endpoint_ms']:.0f}", "target < 60", ok(funnel["site_30d_endpoint_ms"] < 60)))
             rows.append(("abandoned carts endpoint, 60 days (ms)", f"{funnel['abandoned_ms']:.0f}", "", ""))
         finally:
             clickhouse.stop()
@@ -103,37 +103,42 @@ def run_ingest(args, tmp: Path, clickhouse, results: dict, rows: list) -> None:
         results["ingest_single"] = {"tracker": vars(single), "bare": vars(base),
                                     "tracker_cpu_us_per_request": single_cpu_us, "bare_cpu_us_per_request": base_cpu_us}
         rows.append(("single-event ingest req/s", f"{single.requests_per_s:,.0f}", f"{base.requests_per_s:,.0f} bare Starlette",
-                     ratio(single.requests_per_s, base.requests_per_s, 0.80)))
+                     f"ratio {single.requests_per_s / max(base.requests_per_s, 1e-9):.2f} (for information)"))
         rows.append(("single-event p50 / p99 ms", f"{single.p50_ms:.1f} / {single.p99_ms:.1f}", f"{base.p50_ms:.1f} / {base.p99_ms:.1f} bare", ""))
-        # Less swayed by the neighbours than req/s: what one request costs the server processes
-        # (for the tracker: its workers; ClickHouse's insert work comes on top).
+        # The target, less swayed by the neighbours than req/s: what one request costs the server
+        # processes (for the tracker: its workers; ClickHouse's insert work comes on top).
         rows.append(("single-event CPU us per request (workers)", f"{single_cpu_us:.0f}", f"{base_cpu_us:.0f} bare",
-                     f"ratio {base_cpu_us / single_cpu_us:.2f} (for information)"))
-        rows.append(("single-event >= 25k events/s", f"{single.requests_per_s:,.0f}", "target 25,000", ok(single.requests_per_s >= 25_000)))
+                     f"ratio {single_cpu_us / base_cpu_us:.2f} (target <= 1.30) {ok(single_cpu_us <= 1.3 * base_cpu_us)}"))
         rss_warm = tracker.rss_mb()
 
         for batch in (20, 200):
             say(f"ingest: batches of {batch}, end to end into ClickHouse")
             before = count(ch)
             started = time.monotonic()
+            # CPU over the same run, from /proc: the uvicorn workers, and ClickHouse (inserts, merges).
+            workers_cpu, clickhouse_cpu = tracker.cpu_s(), harness.process_cpu_s(clickhouse.process.pid)
             run = harness.wrk(tracker.url, args.seconds, max(8, args.connections // 4), batch=batch)
             acknowledged = (run.requests - run.non_2xx) * batch
             wait_count(ch, before + acknowledged, timeout=120)
             elapsed = time.monotonic() - started
             per_s = acknowledged / elapsed
-            results[f"ingest_batch_{batch}"] = {"wrk": vars(run), "acknowledged": acknowledged, "end_to_end_events_per_s": per_s}
-            target = "target 150,000" if batch == 20 else ""
-            rows.append((f"batch {batch}: events/s end to end", f"{per_s:,.0f}", target, ok(per_s >= 150_000) if batch == 20 else ""))
+            worker_us = (tracker.cpu_s() - workers_cpu) * 1e6 / max(1, acknowledged)
+            clickhouse_us = (harness.process_cpu_s(clickhouse.process.pid) - clickhouse_cpu) * 1e6 / max(1, acknowledged)
+            results[f"ingest_batch_{batch}"] = {"wrk": vars(run), "acknowledged": acknowledged, "end_to_end_events_per_s": per_s,
+                                                "worker_cpu_us_per_event": worker_us, "clickhouse_cpu_us_per_row": clickhouse_us}
+            rows.append((f"batch {batch}: CPU us per event, workers", f"{worker_us:.1f}", f"{clickhouse_us:.1f} ClickHouse per row",
+                         f"ratio {worker_us / max(clickhouse_us, 1e-9):.2f}" + (f" (target <= 1.00) {ok(worker_us <= clickhouse_us)}" if batch == 20 else "")))
+            rows.append((f"batch {batch}: events/s end to end", f"{per_s:,.0f}", "", ""))
             rows.append((f"batch {batch}: p50 / p99 ms (full load)", f"{run.p50_ms:.1f} / {run.p99_ms:.1f}", "", ""))
             if batch == 20:
-                # The target: p99 < 10 ms at half of 150k events/s. Measured at half the rate this
-                # machine reached, open-loop (latency from when each request was due).
+                # The target: p99 < 25 ms with flushes running, at half the rate this machine
+                # reached, open-loop (latency from when each request was due).
                 half = per_s / 2
                 say(f"ingest: open-loop batches of 20 at {half:,.0f} events/s")
                 paced = open_loop(tracker.port, half / batch, args.seconds, batch)
                 results["ingest_batch_20_half_rate"] = vars(paced)
                 rows.append((f"batch 20 at half that rate ({half:,.0f} ev/s, open loop): p50 / p99 ms",
-                             f"{paced.p50_ms:.1f} / {paced.p99_ms:.1f}", "target p99 < 10", ok(paced.p99_ms < 10)))
+                             f"{paced.p50_ms:.1f} / {paced.p99_ms:.1f}", "target p99 < 25", ok(paced.p99_ms < 25)))
 
         # Warm-up first: the bounded caches (event ids for dedupe up to TRACKER_DEDUPE_MAX_IDS,
         # parsed URLs and user agents) fill to their caps; after that RSS must stay flat. With a

@@ -5,7 +5,6 @@ import re
 from starlette.routing import Route
 
 from tracker.app import routes
-from tracker.config import Settings
 from tests.conftest import wait_for
 from tracker.http.api_params import ENDPOINTS
 from tracker.http.openapi import PRIVACY_PATHS
@@ -16,7 +15,7 @@ from tracker.tokens import create_token
 def test_served_and_lists_exactly_the_query_routes(client):
     doc = client.get("/api/v1/openapi.json").json()
     assert doc["openapi"].startswith("3.")
-    served = {r.path for r in routes(Settings()) if isinstance(r, Route) and r.path.startswith("/api/v1/sites/")}
+    served = {r.path for r in routes() if isinstance(r, Route) and r.path.startswith("/api/v1/sites/")}
     assert set(doc["paths"]) == served and len(served) == len(ENDPOINTS) + len(PRIVACY_PATHS)
 
 

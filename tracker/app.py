@@ -26,6 +26,7 @@ from tracker.http import api_params, health, ingest, openapi, pages, privacy, qu
 from tracker.http.deadlines import BodyDeadlines
 from tracker.http.responses import EXCEPTION_HANDLERS, json_response
 from tracker.http.timing import TimingMiddleware
+from tracker.ingest.intake import Intake
 from tracker.ingest.pipeline import Pipeline
 from tracker.ingest.ratelimit import RateLimiter
 from tracker.ingest.salts import DailySalts
@@ -59,10 +60,9 @@ class Tracker:
     target: Target
     spool: Spool
     pipeline: Pipeline
-    ip_limiter: RateLimiter
-    site_limiter: RateLimiter
     control: ClickHouseThreads = field(init=False)
     sites: SiteCache = field(init=False)
+    intake: Intake = field(init=False)  # the ingest steps (tracker/ingest/intake.py), set by start_tracker
     flusher: Flusher | None = None
     webhooks: WebhookSender | None = None
     embedded: EmbeddedServer | None = None
@@ -159,11 +159,11 @@ async def start_tracker(settings: Settings) -> Tracker:
     recent = RecentIds(settings.spool_path, spool.slot, settings.dedupe_horizon_h * 3600, settings.dedupe_max_ids)
     recent.load()
     pipeline = Pipeline(DailySalts(settings.data_path / "salts"), recent, spam)
-    tracker = Tracker(
-        settings, target, spool, pipeline,
+    tracker = Tracker(settings, target, spool, pipeline, embedded=embedded)
+    tracker.intake = Intake(
+        settings, tracker.sites, pipeline, spool,
         ip_limiter=RateLimiter(settings.rate_limit_ip_per_s, settings.rate_limit_ip_burst),
         site_limiter=RateLimiter(settings.rate_limit_site_per_s, settings.rate_limit_site_burst),
-        embedded=embedded,
     )
     await tracker.sites.refresh()
     spool.start()
@@ -216,7 +216,7 @@ async def index(request: Request):
     )
 
 
-def routes(settings: Settings) -> list[Route]:
+def routes() -> list[Route]:
     return [
         Route("/", index),
         Route("/healthz", health.healthz),
@@ -269,7 +269,7 @@ def create_app(settings: Settings | None = None) -> TrackerApp:
             await stop_tracker(app.state.tracker)
 
     starlette = Starlette(
-        routes=routes(settings),
+        routes=routes(),
         middleware=[Middleware(TimingMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

@@ -17,16 +17,22 @@ from __future__ import annotations
 
 import struct
 import time
+import uuid
+from itertools import repeat
 from pathlib import Path
+
+from tracker.spool import slots
 
 
 RECORD = struct.Struct("<Qd")  # key, acknowledged at (epoch seconds)
 HOUR = 3600
 
 
-def key_of(event_id: str) -> int:
-    """64 bits of a canonical UUID string: plenty to tell a day's events apart."""
-    return int(event_id[:18].replace("-", ""), 16)
+def key_of(event_id: uuid.UUID | str) -> int:
+    """The first 64 bits of a UUID: plenty to tell a day's events apart."""
+    if isinstance(event_id, str):
+        event_id = uuid.UUID(event_id)
+    return event_id.int >> 64
 
 
 class RecentIds:
@@ -52,11 +58,25 @@ class RecentIds:
                 return True
         return False
 
+    def known(self, keys: list[int | None]) -> set[int]:
+        """Which of `keys` were acknowledged before (None stands for no key): one set operation per bucket."""
+        wanted = set(keys)
+        wanted.discard(None)
+        found: set[int] = set()
+        if wanted:
+            for bucket in self._buckets.values():
+                found |= bucket.keys() & wanted
+        return found
+
     def remember(self, event_ids: list[str], now: float | None = None) -> None:
+        self.remember_keys([key_of(i) for i in event_ids], now)
+
+    def remember_keys(self, keys: list[int], now: float | None = None) -> None:
+        if not keys:
+            return
         now = time.time() if now is None else now
-        keys = [key_of(i) for i in event_ids]
         self._add(keys, now)
-        self._unwritten.extend(RECORD.pack(k, now) for k in keys)
+        self._unwritten.append(b"".join(map(RECORD.pack, keys, repeat(now))))
 
     def _add(self, keys: list[int], at: float) -> None:
         hour = int(at // HOUR)
@@ -81,7 +101,7 @@ class RecentIds:
             with open(self.own_slot / f"ids-{int(now // HOUR)}.log", "ab") as f:
                 f.write(data)
         oldest_hour = int((now - self.horizon_s) // HOUR)
-        for path in sorted(self.spool_root.glob("slot-*/ids-*.log")):
+        for path in [log for slot in slots(self.spool_root) for log in sorted(slot.glob("ids-*.log"))]:
             hour = int(path.stem.split("-", 1)[1])
             if hour < oldest_hour:
                 if path.parent == self.own_slot:

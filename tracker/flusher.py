@@ -21,9 +21,8 @@ from typing import Callable, TypeVar
 
 from tracker import metrics
 from tracker.clickhouse.client import Target, connect
-from tracker.events import COLUMN_NAMES
-from tracker.ingest.pipeline import ROW_FORMAT
-from tracker.spool import Segment, Spool, seal_leftovers, sealed_segments, try_lock
+from tracker.events import COLUMN_NAMES, row_format
+from tracker.spool import Segment, Spool, adopted
 
 log = logging.getLogger("tracker.flusher")
 
@@ -135,25 +134,13 @@ class Flusher:
         return True
 
     async def _adopt_orphans(self) -> None:
-        for slot in sorted(self.spool.root.glob("slot-*")):
-            if slot == self.spool.slot:
-                continue
+        for slot in self.spool.other_slots():
             await self._off_loop(self._flush_orphan, slot)
 
     def _flush_orphan(self, slot: Path) -> None:
-        lock = try_lock(slot)
-        if lock is None:
-            return  # a live worker owns it
-        try:
-            seal_leftovers(slot)
-            for segment in sealed_segments(slot):
+        with adopted(slot) as segments:  # none while a live worker owns the slot
+            for segment in segments:
                 if not self._insert(segment):
                     return
                 segment.path.unlink()
-        finally:
-            lock.close()
 
-
-def row_format(data: bytes) -> str:
-    """Rows are JSON arrays (ROW_FORMAT); segments spooled before that change hold JSON objects."""
-    return "JSONEachRow" if data[:1] == b"{" else ROW_FORMAT

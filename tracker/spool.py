@@ -24,15 +24,18 @@ import threading
 import time
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
+from typing import Iterator
 
 from tracker import metrics
 
 log = logging.getLogger("tracker.spool")
 
 HEADER = struct.Struct("<II")
+SLOT_PREFIX = "slot-"
 ACTIVE, SEALED = ".active", ".seg"
 PREALLOCATE_MIN = 1 << 20
 
@@ -100,6 +103,25 @@ def sealed_segments(slot: Path) -> list[Segment]:
     return [Segment(p) for p in sorted(slot.glob(f"*{SEALED}"))]
 
 
+def slots(root: Path) -> list[Path]:
+    """Every worker slot under the spool root, live or orphaned, in order."""
+    return sorted(p for p in Path(root).glob(f"{SLOT_PREFIX}*") if p.is_dir())
+
+
+@contextmanager
+def adopted(slot: Path) -> Iterator[list[Segment]]:
+    """The sealed segments of a dead worker's slot, held under its lock while in use; none if a live worker owns it."""
+    lock = try_lock(slot)
+    if lock is None:
+        yield []
+        return
+    try:
+        seal_leftovers(slot)
+        yield sealed_segments(slot)
+    finally:
+        lock.close()
+
+
 def try_lock(slot: Path):
     """An open lock file if nobody else holds this slot, else None."""
     slot.mkdir(parents=True, exist_ok=True)
@@ -155,7 +177,7 @@ class Spool:
     def _claim_slot(self):
         self.root.mkdir(parents=True, exist_ok=True)
         for n in count():
-            slot = self.root / f"slot-{n}"
+            slot = self.root / f"{SLOT_PREFIX}{n}"
             handle = try_lock(slot)
             if handle is not None:
                 return slot, handle
@@ -191,7 +213,8 @@ class Spool:
         self._pending_bytes += size
         self._waiters.append(waiter)
         self._wake.set()
-        await asyncio.shield(waiter)  # a client that hangs up does not undo the write
+        # No shield needed: the lines are pending already, so a cancelled request does not undo the write.
+        await waiter
 
     async def _commit_loop(self) -> None:
         while True:
@@ -240,6 +263,10 @@ class Spool:
 
     def segments(self) -> list[Segment]:
         return sealed_segments(self.slot)
+
+    def other_slots(self) -> list[Path]:
+        """The slots of the other workers, live or dead (the flusher adopts the dead ones' segments)."""
+        return [slot for slot in slots(self.root) if slot != self.slot]
 
     def forget(self, segment: Segment) -> None:
         """Delete a segment whose rows ClickHouse has."""

@@ -1,4 +1,5 @@
-from tracker.ingest.payload import Clock, Event, parse_event
+from tracker.ingest.event import Event, Item
+from tracker.ingest.payload import Clock, parse_event
 
 NOW = 1_790_000_000_000
 CLOCK = Clock(now_ms=NOW, horizon_ms=30 * 86_400_000)
@@ -13,8 +14,8 @@ def errors_of(raw, clock=CLOCK):
 def test_minimal_event_gets_receive_time_and_an_event_id():
     event = parse_event({"site": "demo", "name": "page_view"}, CLOCK)
     assert isinstance(event, Event)
-    assert event.ts_ms == NOW
-    assert len(event.event_id) == 36
+    assert event.ts == NOW
+    assert len(str(event.event_id)) == 36
 
 
 def test_each_bad_field_is_named_with_its_path():
@@ -62,12 +63,12 @@ def test_client_clock_skew_is_corrected_with_sent_at():
     # The client's clock is 1 hour behind: it sent at NOW-1h by its clock, the event happened 5 s before that.
     clock = Clock(NOW, CLOCK.horizon_ms, sent_at_ms=NOW - 3_600_000)
     event = parse_event({"site": "s", "name": "x", "ts": NOW - 3_600_000 - 5_000}, clock)
-    assert event.ts_ms == NOW - 5_000
+    assert event.ts == NOW - 5_000
 
 
 def test_future_events_are_clamped_to_receive_time():
     event = parse_event({"site": "s", "name": "x", "ts": NOW + 86_400_000}, CLOCK)
-    assert event.ts_ms == NOW
+    assert event.ts == NOW
 
 
 def test_events_older_than_the_horizon_are_rejected():
@@ -78,7 +79,7 @@ def test_events_older_than_the_horizon_are_rejected():
 
 def test_iso_timestamps_are_accepted():
     event = parse_event({"site": "s", "name": "x", "ts": "2026-09-21T14:13:20Z"}, CLOCK)
-    assert event.ts_ms == 1_790_000_000_000
+    assert event.ts == 1_790_000_000_000
 
 
 def test_items_are_normalised():
@@ -87,5 +88,5 @@ def test_items_are_normalised():
          "items": [{"item_id": "sku-1", "item_name": "Shoe", "price": 15, "quantity": 2}]},
         CLOCK,
     )
-    assert event.items == [("sku-1", "Shoe", "", 15.0, 2)]
+    assert event.items == [Item("sku-1", "Shoe", "", 15.0, 2)]
     assert event.value == 30.0

@@ -1,6 +1,7 @@
 from tracker.events import COLUMN_NAMES
 from tracker.ingest import sources, useragent
 from tracker.ingest.payload import Clock, parse_event
+from tracker.ingest.intake import dedupe_keys
 from tracker.ingest.pipeline import Pipeline
 from tracker.ingest.salts import DailySalts
 from tracker.dedupe import RecentIds
@@ -17,7 +18,8 @@ NOW = 1_790_000_000_000
 def run(tmp_path, raws, ua=CHROME, ip="203.0.113.9", now=NOW):
     pipeline = Pipeline(DailySalts(tmp_path / "salts"), RecentIds(tmp_path, tmp_path, 3600, 100), frozenset({"spam.example"}))
     events = [parse_event(r, Clock(now, 10**12)) for r in raws]
-    outcome = pipeline.run(events, RequestInfo(ip, ua, now))
+    keys = dedupe_keys(events, [r.get("event_id") is not None for r in raws])
+    outcome = pipeline.run(events, keys, RequestInfo(ip, ua, now))
     return [dict(zip(COLUMN_NAMES, orjson.loads(line), strict=True)) for line in outcome.lines], outcome.dropped
 
 
@@ -34,7 +36,7 @@ def test_devices():
     assert useragent.describe(CHROME).device == "desktop"
     assert useragent.describe(IPHONE).device == "mobile"
     assert useragent.describe(IPHONE).os == "iOS"
-    assert useragent.describe(GOOGLEBOT).is_bot
+    assert useragent.describe(GOOGLEBOT) is None  # a bot
 
 
 def test_bots_are_dropped_with_a_reason(tmp_path):

@@ -1,34 +1,40 @@
-"""POST /api/event: size limit, parse with orjson, validate, run the pipeline, spool, 202.
+"""POST /api/event over HTTP: CORS, content type, body size and time limits, and the status of each outcome.
 
-A raw ASGI endpoint that the app calls before Starlette (tracker/app.py): this is the hot path,
-and Starlette's middleware, router and Request/Response objects cost it about as much as its own
-validation did. So CORS, timing and the last-resort 500 are answered here.
+What happens to the events is tracker/ingest/intake.py's business. A raw ASGI endpoint that the
+app calls before Starlette (tracker/app.py): this is the hot path, and Starlette's middleware,
+router and Request/Response objects cost it about as much as its own validation did. So CORS,
+timing and the last-resort 500 are answered here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 
 import orjson
 
-from tracker import metrics
 from tracker.config import Settings
-from tracker.errors import ApiError, FieldError, internal_error_body
+from tracker.errors import ApiError, internal_error_body
 from tracker.http.deadlines import BodyDeadlines
 from tracker.http.timing import RouteTimer
-from tracker.ingest.payload import Clock, Event, parse_event, parse_timestamp_ms
+from tracker.ingest.refusal import Refused
 from tracker.ingest.steps import RequestInfo
-from tracker.sites import SitesUnavailable
-from tracker.spool import SpoolFull
-from tracker.tally import TALLY
 
 
 ACCEPTED_TYPES = (b"application/json", b"text/plain", b"")  # text/plain: navigator.sendBeacon
 JSON = (b"content-type", b"application/json")
 PATH = "/api/event"
+# The status of each reason tracker/ingest refuses a whole request for.
+STATUS = {
+    "invalid_json": 400,
+    "invalid_events": 400,
+    "no_events": 400,
+    "too_many_events": 413,
+    "rate_limited": 429,
+    "site_list_unavailable": 503,  # the site may exist: clients retry
+    "spool_full": 503,
+}
 
 log = logging.getLogger("tracker.http")
 
@@ -106,57 +112,16 @@ class IngestEndpoint:
             raise ApiError(415, "unsupported_media_type",
                            f"send JSON as application/json or text/plain, not {content_type.decode(errors='replace')[:100]}")
         body = await read_body(receive, headers, settings.max_body_bytes, settings.body_timeout_s, tracker.body_deadlines)
+        request = RequestInfo(
+            client_ip(scope, headers, settings), headers.get(b"user-agent", b"").decode("latin-1"), received_at_ms,
+            origin.decode("latin-1") if origin is not None else None,
+        )
         try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
-
-        raw_events, site, sent_at = unpack(data)
-        if len(raw_events) > settings.max_events_per_request:
-            raise ApiError(413, "too_many_events", f"at most {settings.max_events_per_request} events per request")
-        if not raw_events:
-            raise ApiError(400, "no_events", "the request holds no events", [FieldError("events", "must not be empty")])
-        TALLY.inc(metrics.EVENTS_RECEIVED, len(raw_events))
-        ip = client_ip(scope, headers, settings)
-        limit(tracker.ip_limiter, ip, len(raw_events), "this client")
-
-        origin_text = origin.decode("latin-1") if origin is not None else None
-        clock = Clock(received_at_ms, settings.backfill_horizon_days * 86_400_000, sent_at)
-        arrived = time.monotonic()  # site lists loaded since then answer for every event here
-        valid: list[Event] = []
-        rejected: list[dict] = []
-        per_site: dict[str, int] = {}
-        for index, raw in enumerate(raw_events):
-            prefix = f"events[{index}]"
-            parsed = parse_event(raw, clock, prefix, default_site=site)
-            if isinstance(parsed, Event):
-                parsed = await check_site(tracker, parsed, origin_text, prefix, arrived)
-            if isinstance(parsed, Event):
-                valid.append(parsed)
-                per_site[parsed.site] = per_site.get(parsed.site, 0) + 1
-            else:
-                rejected.append({"index": index, "fields": [e.as_dict() for e in parsed]})
-                metrics.EVENTS_REJECTED.labels(rejection_reason(parsed)).inc()
-        if not valid:
-            fields = [FieldError(**f) for r in rejected for f in r["fields"]]
-            raise ApiError(400, "invalid_events", "no event in the request is valid", fields)
-
-        for site_id, n in per_site.items():
-            limit(tracker.site_limiter, site_id, n, f"site {site_id}")
-        user_agent = headers.get(b"user-agent", b"").decode("latin-1")
-        outcome = tracker.pipeline.run(valid, RequestInfo(ip, user_agent, received_at_ms, origin_text))
-        for reason, n in outcome.dropped.items():
-            metrics.EVENTS_DROPPED.labels(reason).inc(n)
-        try:
-            await tracker.spool.append(outcome.lines)
-        except SpoolFull:
-            raise ApiError(
-                503, "spool_full", "the tracker cannot store more events right now; retry later",
-                headers={"Retry-After": str(settings.spool_retry_after_s)},
-            ) from None
-        tracker.pipeline.recent.remember(outcome.event_ids)
-        TALLY.inc(metrics.EVENTS_ACCEPTED, len(outcome.lines))
-        return orjson.dumps({"accepted": len(outcome.lines), "dropped": outcome.dropped, "rejected": rejected})
+            receipt = await tracker.intake.accept(body, request)
+        except Refused as refused:
+            headers = {"Retry-After": str(refused.retry_after_s)} if refused.retry_after_s is not None else {}
+            raise ApiError(STATUS[refused.reason], refused.reason, refused.message, refused.fields, headers) from None
+        return orjson.dumps({"accepted": receipt.accepted, "dropped": receipt.dropped, "rejected": receipt.rejected})
 
 
 async def read_body(receive, headers, max_bytes: int, timeout_s: float, deadlines: BodyDeadlines) -> bytes:
@@ -186,61 +151,6 @@ async def read_body(receive, headers, max_bytes: int, timeout_s: float, deadline
         raise
     finally:
         deadlines.finish(task)
-
-
-def limit(limiter, key: str, cost: int, who: str) -> None:
-    wait = limiter.take(key, cost)
-    if wait:
-        metrics.EVENTS_REJECTED.labels("rate_limited").inc(cost)
-        raise ApiError(
-            429, "rate_limited", f"{who} sends events faster than allowed; retry later",
-            headers={"Retry-After": str(max(1, math.ceil(wait)))},
-        )
-
-
-def rejection_reason(errors: list[FieldError]) -> str:
-    return "unknown_site" if any(e.reason == "unknown site" for e in errors) else "invalid"
-
-
-def unpack(data) -> tuple[list, str | None, int | None]:
-    """One event, an array of events, or {"events": [...], "site": ..., "sent_at": ...}."""
-    if isinstance(data, list):
-        return data, None, None
-    if isinstance(data, dict) and "events" in data:
-        unknown = sorted(set(data) - {"events", "site", "sent_at"})
-        if unknown:
-            raise ApiError(400, "invalid_events", "unknown field in the envelope", [FieldError(str(unknown[0])[:64], "unknown field")])
-        if not isinstance(data["events"], list):
-            raise ApiError(400, "invalid_events", "events must be an array", [FieldError("events", "must be an array")])
-        site = data.get("site")
-        if site is not None and not isinstance(site, str):
-            raise ApiError(400, "invalid_events", "site must be a string", [FieldError("site", "must be a string")])
-        sent_at = None
-        if data.get("sent_at") is not None:
-            sent_at = parse_timestamp_ms(data["sent_at"])
-            if sent_at is None:
-                raise ApiError(400, "invalid_events", "bad sent_at", [FieldError("sent_at", "must be milliseconds since the epoch or an ISO-8601 time")])
-        return data["events"], site, sent_at
-    if isinstance(data, dict):
-        return [data], None, None
-    raise ApiError(400, "invalid_events", "send an event object, an array of events or {\"events\": [...]}", [FieldError("body", "must be an object or an array")])
-
-
-async def check_site(tracker, event: Event, origin: str | None, prefix: str, arrived: float) -> Event | list[FieldError]:
-    try:
-        site = await tracker.sites.lookup(event.site, arrived)
-    except SitesUnavailable:
-        # Not "unknown site": the site may have been added a moment ago. The snippet retries a 503.
-        raise ApiError(
-            503, "site_list_unavailable",
-            f"site {event.site[:64]!r} is not in this worker's site list and the list could not be reloaded just now; retry shortly",
-            headers={"Retry-After": "1"},
-        ) from None
-    if site is None:
-        return [FieldError(f"{prefix}.site", "unknown site")]
-    if not site.allows_origin(origin):
-        return [FieldError(f"{prefix}.site", f"origin {origin[:200]} is not allowed to send events for this site")]
-    return event
 
 
 def client_ip(scope, headers, settings: Settings) -> str:

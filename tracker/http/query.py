@@ -26,7 +26,7 @@ from tracker.queries import carts, channels, cohorts, funnels, products, sales_c
 from tracker.queries.durations import format_duration, parse_duration
 from tracker.queries.errors import ParamError, ParamErrors, QueryLimit
 from tracker.queries.segments import Segment, describe, parse_segment
-from tracker.queries.steps import parse_steps, unknown_names
+from tracker.queries.steps import parse_steps, unknown_step_names
 from tracker.queries.timerange import TimeRange, check_interval, parse_range
 from tracker.sites import Site
 
@@ -155,15 +155,8 @@ def _funnel_spec(tracker, site: Site, params: Params, trends: bool) -> funnels.F
     )
 
 
-def _known_names(runner, site: str) -> set[str]:
-    rows = runner.run("SELECT DISTINCT name FROM event_names WHERE site = {site:String}", {"site": site}).rows
-    return {r[0] for r in rows}
-
-
 def _check_names(tracker, spec: funnels.FunnelSpec, params: Params) -> bool:
-    if not unknown_names(list(spec.steps), set()):
-        return True  # standard event names only: nothing to look up (a query less per funnel)
-    errors = unknown_names(list(spec.steps), _known_names(tracker.queries, spec.site))
+    errors = unknown_step_names(tracker.queries, spec.site, list(spec.steps))
     params.errors.extend(FieldError(f"step[{i}]", reason) for i, reason in errors)
     return not errors
 

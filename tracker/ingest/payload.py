@@ -1,7 +1,9 @@
-"""Validate and normalise one event from the client, with short field errors.
+"""Validate and normalise one event from the client, with short field errors: the detailed validator.
 
 The accepted fields are documented in docs/events.md. Unknown fields are errors, so a typo in
-a shop's integration shows up at once instead of as silently missing data.
+a shop's integration shows up at once instead of as silently missing data. Requests normally pass
+the compiled fast path (tracker/ingest/wire.py); this validator runs for those it does not accept,
+and is what names each bad field.
 """
 
 from __future__ import annotations
@@ -9,54 +11,21 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from tracker.errors import FieldError
-
-MAX_NAME = 64
-MAX_URL = 2048
-MAX_ID = 128
-MAX_PROPS = 30
-MAX_PROP_KEY = 64
-MAX_PROP_VALUE = 512
-MAX_ITEMS = 200
-MAX_VALUE = 1e12
-MAX_QUANTITY = 1_000_000
-
-_NAME = re.compile(r"^[A-Za-z0-9_.:\- ]+$")
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
-_CANONICAL_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-EVENT_FIELDS = frozenset(
-    {
-        "site", "name", "url", "referrer", "ts", "sent_at", "event_id", "visitor", "session",
-        "customer_id", "props", "transaction_id", "value", "currency", "items",
-    }
+from tracker.ingest.event import (
+    MAX_ID, MAX_ITEMS, MAX_NAME, MAX_PROP_KEY, MAX_PROP_VALUE, MAX_PROPS, MAX_QUANTITY, MAX_TEXT, MAX_TS,
+    MAX_TS_TEXT, MAX_URL, MAX_VALUE, Event, Item,
 )
-ITEM_FIELDS = frozenset({"item_id", "item_name", "item_category", "price", "quantity"})
 
+NAME = re.compile(r"^[A-Za-z0-9_.:\- ]+$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
 
-@dataclass
-class Event:
-    """A validated event, before enrichment."""
-
-    site: str
-    name: str
-    ts_ms: int
-    event_id: str
-    url: str = ""
-    referrer: str = ""
-    visitor: str = ""
-    session: str = ""
-    customer_id: str = ""
-    props: dict[str, str] = field(default_factory=dict)
-    transaction_id: str = ""
-    value: float | None = None
-    currency: str = ""
-    items: list[tuple[str, str, str, float, int]] = field(default_factory=list)
-    client_event_id: bool = False  # the client chose event_id, so a resend can be recognised
+EVENT_FIELDS = frozenset(Event.__struct_fields__)
+ITEM_FIELDS = frozenset(Item.__struct_fields__)
 
 
 @dataclass(frozen=True)
@@ -66,6 +35,14 @@ class Clock:
     now_ms: int
     horizon_ms: int
     sent_at_ms: int | None = None
+
+    def place(self, ts_ms: int, sent_at_ms: int | None) -> int | None:
+        """The event's time on our clock, at most now; None when it is older than the horizon."""
+        if sent_at_ms is not None:
+            ts_ms += self.now_ms - sent_at_ms  # the client's clock is off by as much as its send time
+        if ts_ms < self.now_ms - self.horizon_ms:
+            return None
+        return min(ts_ms, self.now_ms)  # no events from the future
 
 
 class _Errors:
@@ -87,7 +64,7 @@ def parse_event(raw: Any, clock: Clock, prefix: str = "", default_site: str | No
 
     site = _string(raw, "site", errors, MAX_NAME, required=default_site is None) or default_site or ""
     name = _string(raw, "name", errors, MAX_NAME, required=True)
-    if name and not _NAME.match(name):
+    if name and not NAME.match(name):
         errors.add("name", "may contain only letters, digits, space and _ . : -")
     url = _url(raw, "url", errors)
     referrer = _url(raw, "referrer", errors)
@@ -98,7 +75,7 @@ def parse_event(raw: Any, clock: Clock, prefix: str = "", default_site: str | No
     if currency and not _CURRENCY.match(currency):
         errors.add("currency", "must be a 3-letter ISO 4217 code in capitals, like EUR")
     items = _items(raw.get("items"), errors)
-    if (value is not None or any(i[3] for i in items)) and not currency:
+    if (value is not None or any(i.price for i in items)) and not currency:
         errors.add("currency", "is required when value or item prices are given")
     props = _props(raw.get("props"), errors)
     visitor = _string(raw, "visitor", errors, MAX_ID)
@@ -108,9 +85,9 @@ def parse_event(raw: Any, clock: Clock, prefix: str = "", default_site: str | No
     if errors.items:
         return errors.items
     return Event(
-        site=site, name=name, ts_ms=ts_ms, event_id=event_id, url=url, referrer=referrer, visitor=visitor,
+        site=site, name=name, ts=ts_ms, event_id=event_id, url=url, referrer=referrer, visitor=visitor,
         session=session, customer_id=customer_id, props=props, transaction_id=transaction_id, value=value,
-        currency=currency, items=items, client_event_id=raw.get("event_id") is not None,
+        currency=currency, items=items,
     )
 
 
@@ -119,8 +96,8 @@ def parse_timestamp_ms(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return int(value) if math.isfinite(value) and 0 <= value < 1e14 else None
-    if isinstance(value, str) and len(value) <= 40:
+        return int(value) if math.isfinite(value) and 0 <= value < MAX_TS else None
+    if isinstance(value, str) and len(value) <= MAX_TS_TEXT:
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
@@ -144,12 +121,11 @@ def _timestamp(raw: dict, clock: Clock, errors: _Errors) -> int:
     if ts is None:
         errors.add("ts", "must be milliseconds since the epoch or an ISO-8601 time")
         return clock.now_ms
-    if sent_at is not None:
-        ts += clock.now_ms - sent_at  # the client's clock is off by as much as its send time
-    if ts < clock.now_ms - clock.horizon_ms:
-        days = clock.horizon_ms // 86_400_000
-        errors.add("ts", f"is older than the backfill horizon of {days} days")
-    return min(ts, clock.now_ms)  # no events from the future
+    placed = clock.place(ts, sent_at)
+    if placed is None:
+        errors.add("ts", f"is older than the backfill horizon of {clock.horizon_ms // 86_400_000} days")
+        return clock.now_ms
+    return placed
 
 
 def _string(raw: dict, key: str, errors: _Errors, max_len: int, required: bool = False) -> str:
@@ -180,19 +156,17 @@ def _url(raw: dict, key: str, errors: _Errors) -> str:
     return value
 
 
-def _event_id(raw: dict, errors: _Errors) -> str:
+def _event_id(raw: dict, errors: _Errors) -> uuid.UUID | None:
     value = raw.get("event_id")
     if value is None:
-        return str(uuid.uuid4())
+        return uuid.uuid4()
     if isinstance(value, str):
-        if _CANONICAL_UUID.match(value):  # what crypto.randomUUID() sends: no need to re-parse
-            return value
         try:
-            return str(uuid.UUID(value))
+            return uuid.UUID(value)
         except ValueError:
             pass
     errors.add("event_id", "must be a UUID string")
-    return ""
+    return None
 
 
 def _number(raw: dict, key: str, errors: _Errors, low: float, high: float, path: str | None = None) -> float | None:
@@ -236,7 +210,7 @@ def _props(value: Any, errors: _Errors) -> dict[str, str]:
     return out
 
 
-def _items(value: Any, errors: _Errors) -> list[tuple[str, str, str, float, int]]:
+def _items(value: Any, errors: _Errors) -> list[Item]:
     if value is None:
         return []
     if not isinstance(value, list):
@@ -256,8 +230,8 @@ def _items(value: Any, errors: _Errors) -> list[tuple[str, str, str, float, int]
                 errors.add(f"{path}.{str(key)[:64]}", "unknown field")
         sub = _Errors("")
         item_id = _string(item, "item_id", sub, MAX_ID)
-        item_name = _string(item, "item_name", sub, MAX_URL // 8)
-        category = _string(item, "item_category", sub, MAX_URL // 8)
+        item_name = _string(item, "item_name", sub, MAX_TEXT)
+        category = _string(item, "item_category", sub, MAX_TEXT)
         price = _number(item, "price", sub, 0, MAX_VALUE)
         quantity = item.get("quantity", 1)
         if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 <= quantity <= MAX_QUANTITY:
@@ -267,5 +241,5 @@ def _items(value: Any, errors: _Errors) -> list[tuple[str, str, str, float, int]
         for error in sub.items:
             errors.add(f"{path}.{error.path}", error.reason)
         if not sub.items:
-            out.append((item_id, item_name, category, price or 0.0, int(quantity)))
+            out.append(Item(item_id, item_name, category, price or 0.0, int(quantity)))
     return out

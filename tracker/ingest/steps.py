@@ -1,15 +1,22 @@
-"""The named enrichment steps. Each takes (event, request, row) and returns a drop reason or None."""
+"""The named enrichment steps. Each works on what it can share: the request, a cached page, one event.
+
+    bot_filter   per request: the user agent, parsed once per distinct agent (useragent.py)
+    dedupe       per request: resent event_ids, within the request and acknowledged before
+    referrer     per event, cached per (page URL, referrer) pair: spam, source, UTM tags, path
+    visitor_id   per event with a shop's visitor id, else once per site and request
+"""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from tracker.dedupe import RecentIds
 from tracker.ingest import sources, useragent
-from tracker.ingest.payload import Event
+from tracker.ingest.event import Event
 from tracker.ingest.salts import DailySalts
 
 # Well-known referrer spam domains; extend with TRACKER_SPAM_REFERRERS.
@@ -26,25 +33,48 @@ class RequestInfo:
     origin: str | None = None
 
 
-def bot_filter(event: Event, request: RequestInfo, row: dict) -> str | None:
-    agent = useragent.describe(request.user_agent)
-    if agent.is_bot:
-        return "bot"
-    row.update(browser=agent.browser, browser_version=agent.browser_version, os=agent.os, device=agent.device)
-    return None
+class Page(NamedTuple):
+    """The stored columns of the same names, in storage order (tracker/events.py)."""
+
+    url: str
+    hostname: str
+    path: str
+    referrer: str
+    referrer_host: str
+    source: str
+    medium: str
+    campaign: str
+    utm_term: str
+    utm_content: str
 
 
-def make_dedupe(recent: RecentIds):
-    # Events without a client event_id got a fresh one from us: they cannot be resends.
-    def dedupe(event: Event, request: RequestInfo, row: dict) -> str | None:
-        return "duplicate" if event.client_event_id and event.event_id in recent else None
+def bot_filter(request: RequestInfo) -> useragent.Agent | None:
+    """The agent's columns, or None: a bot's events are dropped."""
+    return useragent.describe(request.user_agent)
 
-    return dedupe
+
+def dedupe(events: list[Event], keys: list[int | None], recent: RecentIds,
+           dropped: dict[str, int]) -> tuple[list[Event], list[int | None]]:
+    """The events that are no resend, each with its key (None: we chose its id, so it cannot be a resend)."""
+    known = recent.known(keys)
+    client_keys = [k for k in keys if k is not None]
+    if not known and len(set(client_keys)) == len(client_keys):
+        return events, keys
+    kept, kept_keys, seen = [], [], set()
+    for event, key in zip(events, keys):
+        if key is not None and (key in known or key in seen):
+            dropped["duplicate"] = dropped.get("duplicate", 0) + 1
+            continue
+        seen.add(key)
+        kept.append(event)
+        kept_keys.append(key)
+    return kept, kept_keys
 
 
 def make_referrer(spam: frozenset[str]):
-    @lru_cache(maxsize=16384)  # a shop's pages and referrers repeat; parsing them is most of this step
-    def describe(page_url: str, referrer_url: str) -> dict | None:
+    @lru_cache(maxsize=16384)  # a shop's pages and referrers repeat; parsing them is all of this step
+    def referrer(page_url: str, referrer_url: str) -> Page | None:
+        """The page's columns, or None when the referrer is spam."""
         page = urlsplit(page_url) if page_url else None
         hostname = (page.hostname or "") if page else ""
         ref = urlsplit(referrer_url) if referrer_url else None
@@ -59,39 +89,20 @@ def make_referrer(spam: frozenset[str]):
             path += "#" + page.fragment  # a hash-routed single-page shop: the fragment is the page
         elif page and page.fragment:
             url = url.split("#", 1)[0]
-        return dict(
-            url=url,
-            hostname=hostname,
-            path=path,
-            referrer=referrer_url if ref_host else "",
-            referrer_host=ref_host,
-            source=src.source,
-            medium=src.medium,
-            campaign=src.campaign,
-            utm_term=src.term,
-            utm_content=src.content,
-        )
-
-    def referrer(event: Event, request: RequestInfo, row: dict) -> str | None:
-        fields = describe(event.url, event.referrer)
-        if fields is None:
-            return "referrer_spam"
-        row.update(fields)
-        return None
+        return Page(url, hostname, path, referrer_url if ref_host else "", ref_host,
+                    src.source, src.medium, src.campaign, src.term, src.content)
 
     return referrer
 
 
 def make_visitor_id(salts: DailySalts):
-    def visitor_id(event: Event, request: RequestInfo, row: dict) -> str | None:
-        if event.visitor:
+    def visitor_id(site: str, visitor: str, request: RequestInfo) -> int:
+        if visitor:
             # A shop-provided id (sent only with consent) is stable across days by design.
-            material, key = f"{event.site}\x00{event.visitor}".encode(), b"visitor"
+            material, key = f"{site}\x00{visitor}".encode(), b"visitor"
         else:
-            material = f"{event.site}\x00{request.ip}\x00{request.user_agent}".encode()
+            material = f"{site}\x00{request.ip}\x00{request.user_agent}".encode()
             key = salts.current(request.received_at_ms / 1000)
-        digest = hashlib.blake2b(material, key=key, digest_size=8).digest()
-        row["visitor_id"] = int.from_bytes(digest, "little")
-        return None
+        return int.from_bytes(hashlib.blake2b(material, key=key, digest_size=8).digest(), "little")
 
     return visitor_id

@@ -1,9 +1,9 @@
-"""User agent → bot verdict and browser/os/device, cached because shops see few distinct agents."""
+"""User agent → browser/os/device, or None for a bot; cached because shops see few distinct agents."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from crawlerdetect import CrawlerDetect
 from ua_parser import parse
@@ -11,9 +11,9 @@ from ua_parser import parse
 _crawlers = CrawlerDetect()
 
 
-@dataclass(frozen=True)
-class Agent:
-    is_bot: bool
+class Agent(NamedTuple):
+    """The stored columns of the same names, in storage order (tracker/events.py)."""
+
     browser: str
     browser_version: str
     os: str
@@ -21,14 +21,15 @@ class Agent:
 
 
 @lru_cache(maxsize=8192)
-def describe(user_agent: str) -> Agent:
+def describe(user_agent: str) -> Agent | None:
+    """None for a bot (or no user agent at all)."""
     if not user_agent or _crawlers.isCrawler(user_agent):
-        return Agent(True, "", "", "", "")
+        return None
     parsed = parse(user_agent)
     browser = parsed.user_agent.family if parsed.user_agent else "Other"
     version = (parsed.user_agent.major or "") if parsed.user_agent else ""
     os_family = parsed.os.family if parsed.os else "Other"
-    return Agent(False, browser, version, os_family, _device_type(user_agent, os_family))
+    return Agent(browser, version, os_family, _device_type(user_agent, os_family))
 
 
 def _device_type(user_agent: str, os_family: str) -> str:

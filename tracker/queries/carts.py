@@ -20,7 +20,6 @@ from tracker.queries.errors import ParamError
 from tracker.queries.runner import QueryRunner
 from tracker.queries.timerange import TimeRange
 
-KINDS = ("abandoned", "recovered")
 MIN_IDLE_S = 60
 MAX_IDLE_S = 30 * 86400
 DEFAULT_LIMIT = 50

@@ -154,6 +154,14 @@ def parse_steps(texts: list[str]) -> tuple[list[Step], list[tuple[int, str]]]:
     return with_occurrences(steps), errors
 
 
+def unknown_step_names(runner, site: str, steps: list[Step]) -> list[tuple[int, str]]:
+    """Steps naming events that are neither standard nor ever sent by the site: (step index, reason)."""
+    if not unknown_names(steps, set()):
+        return []  # standard event names only: nothing to look up (a query less per funnel)
+    rows = runner.run("SELECT DISTINCT name FROM event_names WHERE site = {site:String}", {"site": site}).rows
+    return unknown_names(steps, {r[0] for r in rows})
+
+
 def unknown_names(steps: list[Step], known: set[str]) -> list[tuple[int, str]]:
     """Steps naming events that are neither standard nor ever sent by the site."""
     errors = []

@@ -1,0 +1,53 @@
+import orjson
+
+from tracker.dedupe import RecentIds
+from tracker.events import COLUMN_NAMES
+from tracker.ingest.intake import Reader
+from tracker.ingest.pipeline import ROW_LAYOUT, Pipeline
+from tracker.ingest.salts import DailySalts
+from tracker.ingest.steps import RequestInfo
+
+NOW = 1_790_000_000_000
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+
+def test_rows_are_built_in_the_declared_column_order():
+    assert ROW_LAYOUT == COLUMN_NAMES
+
+
+def stored(tmp_path, body: dict, ip: str = "203.0.113.9"):
+    batch = Reader(100, 30 * 86_400_000).read(orjson.dumps(body), NOW)
+    recent = RecentIds(tmp_path, tmp_path, 3600, 1000)
+    pipeline = Pipeline(DailySalts(tmp_path / "salts"), recent, frozenset())
+    outcome = pipeline.run(batch.events, batch.keys, RequestInfo(ip, FIREFOX, NOW))
+    return [dict(zip(COLUMN_NAMES, orjson.loads(line), strict=True)) for line in outcome.lines], outcome
+
+
+def test_a_batch_becomes_rows_with_every_column(tmp_path):
+    rows, outcome = stored(tmp_path, {"site": "demo", "events": [
+        {"name": "page_view", "url": "https://shop.example/p?utm_source=News", "referrer": "https://www.google.com/",
+         "event_id": "6f1c1e1e-8a47-4c6a-9d7b-0c2a8e7c1b11", "ts": NOW - 1000},
+        {"name": "purchase", "value": 30, "currency": "EUR", "transaction_id": "T-1", "props": {"n": 2},
+         "items": [{"item_id": "a", "price": 10, "quantity": 2}, {"item_name": "B", "price": 10}]},
+    ]})
+    first, second = rows
+    assert (first["ts"], first["received_at"], first["event_id"]) == ((NOW - 1000) / 1000, NOW / 1000, "6f1c1e1e-8a47-4c6a-9d7b-0c2a8e7c1b11")
+    assert (first["path"], first["source"], first["referrer_host"], first["browser"], first["device"]) == ("/p", "news", "www.google.com", "Firefox", "desktop")
+    assert (second["value"], second["currency"], second["props"]) == (30.0, "EUR", {"n": "2"})
+    assert (second["items.item_id"], second["items.item_name"], second["items.price"], second["items.quantity"]) == (
+        ["a", ""], ["", "B"], [10.0, 10.0], [2, 1])
+    # Anonymous events of one request share one visitor id; only the client's event_id is remembered.
+    assert first["visitor_id"] == second["visitor_id"]
+    assert len(outcome.keys) == 1
+
+
+def test_resends_are_dropped_within_a_request_and_across_requests(tmp_path):
+    event = {"site": "demo", "name": "x", "event_id": "6f1c1e1e-8a47-4c6a-9d7b-0c2a8e7c1b11"}
+    batch = Reader(100, 30 * 86_400_000).read(orjson.dumps([event, event]), NOW)
+    recent = RecentIds(tmp_path, tmp_path, 3600, 1000)
+    pipeline = Pipeline(DailySalts(tmp_path / "salts"), recent, frozenset())
+    first = pipeline.run(batch.events, batch.keys, RequestInfo("ip", FIREFOX, NOW))
+    assert (len(first.lines), first.dropped) == (1, {"duplicate": 1})
+    recent.remember_keys(first.keys)
+    again = Reader(100, 30 * 86_400_000).read(orjson.dumps(event), NOW)
+    assert pipeline.run(again.events, again.keys, RequestInfo("ip", FIREFOX, NOW)).dropped == {"duplicate": 1}
