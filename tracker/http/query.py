@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, Mapping
 
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -33,8 +35,8 @@ BY_NAME = {e.name: e for e in ENDPOINTS}
 class Params:
     """The request's query parameters, checked against the endpoint's declaration; errors pile up."""
 
-    def __init__(self, request: Request, endpoint: Endpoint) -> None:
-        self.query = request.query_params
+    def __init__(self, query: Mapping[str, str], endpoint: Endpoint) -> None:
+        self.query = query if isinstance(query, QueryParams) else QueryParams(query)
         self.errors: list[FieldError] = []
         known = {p.name: p for p in endpoint.params}
         for name in sorted(set(self.query.keys())):
@@ -102,24 +104,42 @@ def wants_csv(request: Request, params: Params) -> bool:
     return "text/csv" in request.headers.get("accept", "")
 
 
-async def _answer(request: Request, endpoint: Endpoint, build: Callable, run: Callable, to_rows: Callable) -> Response:
-    site = await authorize(request, request.path_params["site"])
-    tracker = request.app.state.tracker
-    params = Params(request, endpoint)
-    csv = wants_csv(request, params)
-    query = build(tracker, site, params)
+@dataclass(frozen=True)
+class Query:
+    """How one endpoint builds its typed query from the parameters, runs it, and flattens it to CSV."""
+
+    build: Callable
+    run: Callable
+    to_rows: Callable
+
+
+async def execute(tracker, site: Site, name: str, params: Params) -> dict:
+    """The endpoint's answer as a dict, for the API and for the pages (/app); ApiError for bad
+    parameters (400) and for a ClickHouse that is unreachable or stopped the query (503)."""
+    query = QUERIES[name]
+    built = query.build(tracker, site, params)
     params.check()
     try:
-        result = await asyncio.to_thread(run, tracker, query, params)
+        result = await asyncio.to_thread(query.run, tracker, built, params)
     except QueryLimit as exc:
         raise ApiError(503, "query_limit", f"the query hit the time or memory limit; ask for a shorter range ({exc})") from None
     except QueryUnavailable:
         raise ApiError(503, "clickhouse_unavailable", "ClickHouse cannot be reached; retry later", headers={"Retry-After": "5"}) from None
     params.check()  # checks that needed the database (unknown step names)
-    if csv:
-        header, rows = to_rows(result)
-        return tables.csv_response(header, rows, f"{site.site}-{endpoint.name}.csv")
-    return json_response(result)
+    return result
+
+
+def csv_answer(site: Site, name: str, result: dict) -> Response:
+    header, rows = QUERIES[name].to_rows(result)
+    return tables.csv_response(header, rows, f"{site.site}-{name}.csv")
+
+
+async def _answer(request: Request, name: str) -> Response:
+    site = await authorize(request, request.path_params["site"])
+    params = Params(request.query_params, BY_NAME[name])
+    csv = wants_csv(request, params)
+    result = await execute(request.app.state.tracker, site, name, params)
+    return csv_answer(site, name, result) if csv else json_response(result)
 
 
 # --- funnel ---------------------------------------------------------------------------------
@@ -181,11 +201,11 @@ def _run_trends(tracker, spec, params: Params):
 
 
 async def funnel(request: Request) -> Response:
-    return await _answer(request, BY_NAME["funnel"], lambda t, s, p: _funnel_spec(t, s, p, False), _run_funnel, tables.funnel_rows)
+    return await _answer(request, "funnel")
 
 
 async def funnel_trends(request: Request) -> Response:
-    return await _answer(request, BY_NAME["funnel_trends"], lambda t, s, p: _funnel_spec(t, s, p, True), _run_trends, tables.trend_rows)
+    return await _answer(request, "funnel_trends")
 
 
 # --- carts ----------------------------------------------------------------------------------
@@ -231,11 +251,11 @@ def _run_carts(tracker, query: carts.CartQuery, params: Params):
 
 
 async def abandoned_carts(request: Request) -> Response:
-    return await _answer(request, BY_NAME["abandoned_carts"], _cart_query("abandoned"), _run_carts, tables.cart_rows)
+    return await _answer(request, "abandoned_carts")
 
 
 async def recovered_carts(request: Request) -> Response:
-    return await _answer(request, BY_NAME["recovered_carts"], _cart_query("recovered"), _run_carts, tables.cart_rows)
+    return await _answer(request, "recovered_carts")
 
 
 # --- stats ----------------------------------------------------------------------------------
@@ -254,8 +274,16 @@ def _run_stats(tracker, query: stats.StatsQuery, params: Params):
 
 
 async def site_stats(request: Request) -> Response:
-    return await _answer(request, BY_NAME["stats"], _stats_query, _run_stats, tables.stats_rows)
+    return await _answer(request, "stats")
 
+
+QUERIES = {
+    "funnel": Query(lambda t, s, p: _funnel_spec(t, s, p, False), _run_funnel, tables.funnel_rows),
+    "funnel_trends": Query(lambda t, s, p: _funnel_spec(t, s, p, True), _run_trends, tables.trend_rows),
+    "abandoned_carts": Query(_cart_query("abandoned"), _run_carts, tables.cart_rows),
+    "recovered_carts": Query(_cart_query("recovered"), _run_carts, tables.cart_rows),
+    "stats": Query(_stats_query, _run_stats, tables.stats_rows),
+}
 
 HANDLERS = {
     "funnel": funnel,
