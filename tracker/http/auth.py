@@ -22,15 +22,21 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+async def site_of_token(tracker, token: str) -> str | None:
+    """The site a query token belongs to (None: not a valid token); ApiError 503 when the token
+    list cannot be loaded. The pages' sign-in (tracker/http/app_session.py) checks tokens here too."""
+    try:
+        return await asyncio.to_thread(tracker.tokens.site_of, token, lambda: connect(tracker.target))
+    except Exception:  # noqa: BLE001 - the token list could not be loaded: not the client's fault
+        raise ApiError(503, "clickhouse_unavailable", "ClickHouse cannot be reached; retry later", headers={"Retry-After": "5"}) from None
+
+
 async def authorize(request: Request, site_id: str) -> Site:
     tracker = request.app.state.tracker
     token = bearer_token(request)
     if token is None:
         raise ApiError(401, "unauthorized", "send a query API token: Authorization: Bearer <token>", headers=_CHALLENGE)
-    try:
-        token_site = await asyncio.to_thread(tracker.tokens.site_of, token, lambda: connect(tracker.target))
-    except Exception:  # noqa: BLE001 - the token list could not be loaded: not the client's fault
-        raise ApiError(503, "clickhouse_unavailable", "ClickHouse cannot be reached; retry later", headers={"Retry-After": "5"}) from None
+    token_site = await site_of_token(tracker, token)
     if token_site is None:
         raise ApiError(401, "unauthorized", "the token is not valid (create one with: python -m tracker token create SITE)", headers=_CHALLENGE)
     site = tracker.sites.get(site_id)

@@ -119,14 +119,19 @@ async def execute(tracker, site: Site, name: str, params: Params) -> dict:
     query = QUERIES[name]
     built = query.build(tracker, site, params)
     params.check()
+    result = await in_thread(query.run, tracker, built, params)
+    params.check()  # checks that needed the database (unknown step names)
+    return result
+
+
+async def in_thread(work: Callable, *args):
+    """Run a query function off the event loop; ClickHouse's limits and absence become 503s."""
     try:
-        result = await asyncio.to_thread(query.run, tracker, built, params)
+        return await asyncio.to_thread(work, *args)
     except QueryLimit as exc:
         raise ApiError(503, "query_limit", f"the query hit the time or memory limit; ask for a shorter range ({exc})") from None
     except QueryUnavailable:
         raise ApiError(503, "clickhouse_unavailable", "ClickHouse cannot be reached; retry later", headers={"Retry-After": "5"}) from None
-    params.check()  # checks that needed the database (unknown step names)
-    return result
 
 
 def csv_answer(site: Site, name: str, result: dict) -> Response:
