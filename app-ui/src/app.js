@@ -19,7 +19,10 @@ function draw(holder, data) {
       value: (u, v) => (v == null ? "–" : v.toFixed(2)),
     })),
   ];
-  const axes = [{}, { scale: "count", size: 50 }];
+  // Ticks on whole periods only (days at the least), labelled with the period's date.
+  const day = (ts) => new Date(ts * 1e3).toISOString().slice(0, 10);
+  const xAxis = { space: 70, incrs: [1, 2, 7, 14, 28, 56, 91, 182, 364].map((n) => n * 86400), values: (u, ticks) => ticks.map(day) };
+  const axes = [xAxis, { scale: "count", size: 50 }];
   if (currencies.length) axes.push({ scale: "money", side: 1, size: 60, grid: { show: false } });
   const opts = {
     width: holder.clientWidth,
