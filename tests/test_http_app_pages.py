@@ -191,3 +191,12 @@ def test_clickhouse_away_is_a_friendly_503_page(tmp_path, make_settings, databas
             assert r.headers["content-type"].startswith("text/html")
     finally:
         server.stop()
+
+
+def test_the_index_links_the_pages_and_the_built_assets_are_served(client):
+    assert client.get("/").json()["endpoints"]["pages"].startswith("GET /app ")
+    script = client.get("/app/_static/app.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert "uplot" in script.text and "chart-data" in script.text  # uPlot is bundled with the page's script
+    styles = client.get("/app/_static/app.css")
+    assert styles.status_code == 200 and ".uplot" in styles.text
