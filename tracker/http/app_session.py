@@ -7,8 +7,8 @@ It is never put in a URL, so it stays out of the history, logs and Referer heade
 
 Cross-site request forgery: every change (sign-in, sign-out) is a POST; reading pages changes
 nothing. A forged cross-site POST carries no cookie (SameSite=Strict), and on top of that a POST
-whose Origin is another origin (or whose Sec-Fetch-Site says cross-site) is refused, so another
-site cannot sign a visitor in with a token of its own choosing either.
+the browser marks as coming from elsewhere (same_origin_post) is refused, so another site cannot
+sign a visitor in with a token of its own choosing either.
 """
 
 from __future__ import annotations
@@ -58,9 +58,13 @@ def clear_token_cookie(request: Request, response: Response) -> None:
 
 
 def same_origin_post(request: Request) -> bool:
-    """False for a POST that a browser says came from another site."""
-    if request.headers.get("sec-fetch-site", "same-origin") == "cross-site":
-        return False
+    """False for a POST that a browser says came from another site (or a sibling subdomain).
+
+    Sec-Fetch-Site first: current browsers always send it, and it stays right behind a proxy
+    that rewrites the Host header (which would make Origin look foreign). Older browsers: Origin."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site in ("same-origin", "none")
     origin = request.headers.get("origin")
     return origin is None or origin == f"{request.url.scheme}://{request.url.netloc}"
 

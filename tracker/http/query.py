@@ -8,9 +8,9 @@ queries to tracker/queries/*, which run in a thread: clickhouse-connect is synch
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
-from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from starlette.datastructures import QueryParams
