@@ -1,4 +1,4 @@
-"""Command line: python -m tracker serve | migrate | site add/list | token create/list/revoke | events | settings | version."""
+"""Command line: python -m tracker serve | migrate | site add/list | token create/list/revoke | webhook add/list/remove | events | settings | version."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import sys
+from dataclasses import replace
 from importlib.metadata import version as package_version
 
 from tracker import log as tracker_log
@@ -21,7 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tracker", description="Funnelhouse: web analytics for online shops.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("serve", help="apply migrations and serve the tracker (settings from TRACKER_* variables)")
-    commands.add_parser("migrate", help="apply schema migrations that are not applied yet")
+    migrate = commands.add_parser("migrate", help="apply schema migrations that are not applied yet")
+    migrate.add_argument("--cluster", metavar="NAME", help="create the schema on this ClickHouse cluster (TRACKER_CLUSTER)")
+    migrate.add_argument("--plain-merge-tree", action="store_true",
+                         help="with --cluster: plain MergeTree local tables instead of Replicated (TRACKER_CLUSTER_REPLICATED=0)")
+    migrate.add_argument("--node", metavar="URL", action="append", default=[],
+                         help="with --cluster: run the DDL on each node's http URL instead of ON CLUSTER (repeat; TRACKER_CLUSTER_NODES)")
     site = commands.add_parser("site", help="manage the sites that may send events")
     site_commands = site.add_subparsers(dest="site_command", required=True, metavar="SITE_COMMAND")
     add = site_commands.add_parser("add", help="add a site (or update it)")
@@ -39,6 +45,17 @@ def main(argv: list[str] | None = None) -> int:
     token_list.add_argument("--site", default=None)
     revoke = token_commands.add_parser("revoke", help="revoke a token by its id")
     revoke.add_argument("token_id")
+    webhook = commands.add_parser("webhook", help="manage the webhooks that announce abandoned carts (docs/webhooks.md)")
+    webhook_commands = webhook.add_subparsers(dest="webhook_command", required=True, metavar="WEBHOOK_COMMAND")
+    webhook_add = webhook_commands.add_parser("add", help="POST each newly abandoned cart of SITE to URL; prints the signing secret (only this once)")
+    webhook_add.add_argument("site", help="the site whose carts are announced")
+    webhook_add.add_argument("url", help="the receiver, http:// or https://")
+    webhook_add.add_argument("--idle", default=None, help="how long a cart sits idle before it is announced, e.g. 30m or 2h "
+                             "(default: TRACKER_ABANDONED_IDLE_MINUTES)")
+    webhook_list = webhook_commands.add_parser("list", help="list webhooks (ids and URLs, not secrets)")
+    webhook_list.add_argument("--site", default=None)
+    webhook_remove = webhook_commands.add_parser("remove", help="stop announcing carts to a webhook, by its id")
+    webhook_remove.add_argument("webhook_id")
     events = commands.add_parser("events", help="show the newest stored events of a site")
     events.add_argument("--site", default="demo")
     events.add_argument("--limit", type=int, default=20)
@@ -50,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     tracker_log.setup(settings.log_level)
     handler = {
-        "serve": serve, "migrate": migrate_command, "site": site_command, "token": token_command, "events": events_command,
+        "serve": serve, "migrate": migrate_command, "site": site_command, "token": token_command, "webhook": webhook_command,
+        "events": events_command,
         "settings": settings_command, "version": version_command,
     }[args.command]
     return handler(settings, args) or 0
@@ -80,9 +98,18 @@ def _with_clickhouse(settings: Settings, work):
 
 
 def migrate_command(settings: Settings, args) -> int:
-    from tracker.clickhouse.migrate import migrate
+    from tracker.clickhouse.migrate import migrate_configured
 
-    applied = _with_clickhouse(settings, lambda t: migrate(t, settings.retention_days))
+    if args.cluster:
+        settings = replace(settings, cluster=args.cluster)
+    if args.plain_merge_tree:
+        settings = replace(settings, cluster_replicated=False)
+    if args.node:
+        settings = replace(settings, cluster_nodes=",".join(args.node))
+    if (args.plain_merge_tree or args.node) and not settings.cluster:
+        print("error: --plain-merge-tree and --node need --cluster NAME", file=sys.stderr)
+        return 2
+    applied = _with_clickhouse(settings, lambda t: migrate_configured(settings, t))
     print(f"applied {len(applied)} migration(s)" + "".join(f"\n  {m.version:04d} {m.name}" for m in applied))
     return 0
 
@@ -101,7 +128,7 @@ def site_command(settings: Settings, args) -> int:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
             add_site(client, site)
-            print(f"site {site.site} saved; running trackers pick it up within {settings.sites_refresh_s:g} s")
+            print(f"site {site.site} saved; running trackers accept its events at once")
             print(f'snippet: <script defer src="http://{settings.host}:{settings.port}/js/t.js" data-site="{site.site}"></script>')
             return 0
         for s in list_sites(client):
@@ -137,6 +164,45 @@ def token_command(settings: Settings, args) -> int:
             return 0
         for t in list_tokens(client, args.site):
             print(f"{t.token_id:<14} {t.site:<24} {t.created_at}  {t.note}")
+        return 0
+
+    return _with_clickhouse(settings, work)
+
+
+def webhook_command(settings: Settings, args) -> int:
+    from tracker.app import prepare_database
+    from tracker.queries.carts import MAX_IDLE_S, MIN_IDLE_S
+    from tracker.queries.durations import format_duration, parse_duration
+    from tracker.sites import get_site
+    from tracker.webhooks.registry import add_webhook, list_webhooks, remove_webhook
+
+    def work(target):
+        prepare_database(settings, target)
+        client = connect(target)
+        if args.webhook_command == "add":
+            if get_site(client, args.site) is None:
+                print(f"error: there is no site {args.site!r} (add it with: python -m tracker site add {args.site})", file=sys.stderr)
+                return 2
+            try:
+                idle_s = parse_duration(args.idle) if args.idle else settings.abandoned_idle_minutes * 60
+                if not MIN_IDLE_S <= idle_s <= MAX_IDLE_S:
+                    raise ValueError(f"--idle must be from {format_duration(MIN_IDLE_S)} to {format_duration(MAX_IDLE_S)}")
+                hook = add_webhook(client, args.site, args.url, idle_s)
+            except ValueError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            print(hook.secret)
+            print(f"webhook {hook.webhook_id}: carts of {hook.site} idle for {format_duration(idle_s)} are POSTed to {hook.url}, "
+                  f"signed with the secret above (shown only now: store it with the receiver; docs/webhooks.md)", file=sys.stderr)
+            return 0
+        if args.webhook_command == "remove":
+            if not remove_webhook(client, args.webhook_id):
+                print(f"error: no webhook {args.webhook_id!r}", file=sys.stderr)
+                return 2
+            print(f"webhook {args.webhook_id} removed; deliveries not yet made are dropped")
+            return 0
+        for h in list_webhooks(client, args.site):
+            print(f"{h.webhook_id:<14} {h.site:<24} idle={format_duration(h.idle_s):<8} {h.created_at:%Y-%m-%d %H:%M}  {h.url}")
         return 0
 
     return _with_clickhouse(settings, work)

@@ -4,6 +4,10 @@ Each insert carries the segment id as insert_deduplication_token, so a retry aft
 that did land (crash before the segment was deleted, timeout after the server committed) is a
 no-op in ClickHouse instead of a duplicate. Segments of dead workers (slots nobody holds a lock
 on) are adopted and flushed too.
+
+The flusher's file and ClickHouse work runs on a thread of its own: an insert into a hung
+ClickHouse blocks it until INSERT_READ_TIMEOUT_S, and that must hold up neither the event loop
+nor asyncio's default executor.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from tracker import metrics
 from tracker.clickhouse.client import Target, connect
@@ -22,6 +28,16 @@ from tracker.spool import Segment, Spool, seal_leftovers, sealed_segments, try_l
 log = logging.getLogger("tracker.flusher")
 
 MAX_BACKOFF_S = 30.0
+# Inserts are at most TRACKER_FLUSH_MAX_BYTES and take about a second at worst; past this the
+# server is taken to be hung and the insert is retried later (its deduplication token keeps a
+# retry of an insert that did land from adding rows).
+INSERT_READ_TIMEOUT_S = 30
+T = TypeVar("T")
+# On a cluster `events` is a Distributed table: a foreground insert returns only once every shard
+# has committed its rows (so the segment is deleted only then), and each shard receives the
+# segment's token, so a retry after a partial failure is a no-op where it had already landed.
+# A single server ignores the setting.
+INSERT_SETTINGS = {"distributed_foreground_insert": 1}
 
 
 class Flusher:
@@ -32,6 +48,10 @@ class Flusher:
         self._client = None
         self._backoff = 0.0
         self._task: asyncio.Task | None = None
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flusher")
+
+    async def _off_loop(self, work: Callable[..., T], *args) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, work, *args)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="flusher")
@@ -51,6 +71,7 @@ class Flusher:
         left = len(self.spool.segments())
         if left:
             log.warning("shutdown left segments in the spool for the next start", extra={"segments": left})
+        self._thread.shutdown(wait=False)
 
     async def _run(self) -> None:
         while True:
@@ -71,11 +92,11 @@ class Flusher:
     async def flush_once(self) -> bool:
         """Insert and delete every sealed segment of our slot, oldest first; False at the first failure."""
         for segment in self.spool.segments():
-            if not await asyncio.to_thread(self._insert, segment):
+            if not await self._off_loop(self._insert, segment):
                 return False
             # Off the event loop: deleting a file waits for an ext4 journal commit, which waits
             # for ClickHouse's writes (tens of ms under load, seen as ingest p99).
-            await asyncio.to_thread(self.spool.forget, segment)
+            await self._off_loop(self.spool.forget, segment)
         return True
 
     def _insert(self, segment: Segment) -> bool:
@@ -85,13 +106,13 @@ class Flusher:
         started = time.perf_counter()
         try:
             if self._client is None:
-                self._client = connect(self.target)
+                self._client = connect(self.target, read_timeout_s=INSERT_READ_TIMEOUT_S)
             self._client.raw_insert(
                 "events",
                 column_names=COLUMN_NAMES,
                 insert_block=data,
                 fmt=row_format(data),
-                settings={"insert_deduplication_token": segment.token},
+                settings=INSERT_SETTINGS | {"insert_deduplication_token": segment.token},
             )
         except Exception as exc:  # noqa: BLE001 - any failure means: keep the segment, retry later
             self._client = None
@@ -117,7 +138,7 @@ class Flusher:
         for slot in sorted(self.spool.root.glob("slot-*")):
             if slot == self.spool.slot:
                 continue
-            await asyncio.to_thread(self._flush_orphan, slot)
+            await self._off_loop(self._flush_orphan, slot)
 
     def _flush_orphan(self, slot: Path) -> None:
         lock = try_lock(slot)

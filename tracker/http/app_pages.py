@@ -40,7 +40,7 @@ from tracker.http.app_session import (
     signed_in_site,
 )
 from tracker.http.auth import site_of_token
-from tracker.http.query import BY_NAME, Params, csv_answer, execute, in_thread
+from tracker.http.query import BY_NAME, Params, csv_answer, execute, offload
 from tracker.queries import sources
 from tracker.queries.carts import MAX_LIMIT
 from tracker.queries.errors import ParamErrors
@@ -171,7 +171,8 @@ async def load_channels(request: Request, site: Site, time_range: TimeRange) -> 
     """The channels table's rows. Until the channels endpoint exists: per entry source, from the
     traffic rollup. Then: `return await query_api(request, site, "channels", days)`."""
     tracker = request.app.state.tracker
-    return await in_thread(sources.run_sources, tracker.queries, sources.SourcesQuery(site.site, time_range))
+    query = sources.SourcesQuery(site.site, time_range)
+    return await offload(tracker, lambda: sources.run_sources(tracker.queries, query))
 
 
 def chart_data(stats: dict) -> dict:

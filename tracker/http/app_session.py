@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tracker.http.auth import site_of_token
+from tracker.http.auth import lookup_site, site_of_token
 from tracker.sites import Site
 
 COOKIE = "fh_app_token"
@@ -92,7 +92,7 @@ async def signed_in_site(request: Request, site_id: str) -> Site:
     token_site = await site_of_token(tracker, token)
     if token_site is None:
         raise SignInNeeded("Your token is no longer valid (it may have been revoked). Sign in with a current one.")
-    site = tracker.sites.get(site_id)
+    site = await lookup_site(tracker, site_id)
     if site is None:
         raise PageError(404, "No such site", f"There is no site {site_id!r}.", token_site)
     if token_site != site_id:

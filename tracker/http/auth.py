@@ -6,13 +6,11 @@ The token is checked before the site, so without a token nobody learns which sit
 
 from __future__ import annotations
 
-import asyncio
-
 from starlette.requests import Request
 
-from tracker.clickhouse.client import connect
-from tracker.errors import ApiError
-from tracker.sites import Site
+from tracker.clickhouse.threads import ClickHouseUnavailable
+from tracker.errors import ApiError, clickhouse_unavailable
+from tracker.sites import Site, SitesUnavailable
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="funnelhouse"'}
 
@@ -23,12 +21,21 @@ def bearer_token(request: Request) -> str | None:
 
 
 async def site_of_token(tracker, token: str) -> str | None:
-    """The site a query token belongs to (None: not a valid token); ApiError 503 when the token
-    list cannot be loaded. The pages' sign-in (tracker/http/app_session.py) checks tokens here too."""
+    """The site a query token belongs to (None: not a valid token); the 503 ApiError when the
+    token list cannot be loaded. The pages' sign-in (tracker/http/app_session.py) checks here too."""
     try:
-        return await asyncio.to_thread(tracker.tokens.site_of, token, lambda: connect(tracker.target))
-    except Exception:  # noqa: BLE001 - the token list could not be loaded: not the client's fault
-        raise ApiError(503, "clickhouse_unavailable", "ClickHouse cannot be reached; retry later", headers={"Retry-After": "5"}) from None
+        # A token the worker does not know yet reloads the token list: on the control threads.
+        return await tracker.run_control(lambda: tracker.tokens.site_of(token, tracker.control.client))
+    except ClickHouseUnavailable:  # the list could not be loaded: not the client's fault
+        raise clickhouse_unavailable() from None
+
+
+async def lookup_site(tracker, site_id: str) -> Site | None:
+    """The site, or None; the 503 ApiError when the site list cannot be loaded."""
+    try:
+        return await tracker.sites.lookup(site_id)
+    except (ClickHouseUnavailable, SitesUnavailable):
+        raise clickhouse_unavailable() from None
 
 
 async def authorize(request: Request, site_id: str) -> Site:
@@ -39,7 +46,7 @@ async def authorize(request: Request, site_id: str) -> Site:
     token_site = await site_of_token(tracker, token)
     if token_site is None:
         raise ApiError(401, "unauthorized", "the token is not valid (create one with: python -m tracker token create SITE)", headers=_CHALLENGE)
-    site = tracker.sites.get(site_id)
+    site = await lookup_site(tracker, site_id)
     if site is None:
         raise ApiError(404, "unknown_site", f"there is no site {site_id!r}")
     if token_site != site_id:

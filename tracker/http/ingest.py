@@ -21,6 +21,7 @@ from tracker.http.deadlines import BodyDeadlines
 from tracker.http.timing import RouteTimer
 from tracker.ingest.payload import Clock, Event, parse_event, parse_timestamp_ms
 from tracker.ingest.steps import RequestInfo
+from tracker.sites import SitesUnavailable
 from tracker.spool import SpoolFull
 from tracker.tally import TALLY
 
@@ -121,6 +122,7 @@ class IngestEndpoint:
 
         origin_text = origin.decode("latin-1") if origin is not None else None
         clock = Clock(received_at_ms, settings.backfill_horizon_days * 86_400_000, sent_at)
+        arrived = time.monotonic()  # site lists loaded since then answer for every event here
         valid: list[Event] = []
         rejected: list[dict] = []
         per_site: dict[str, int] = {}
@@ -128,7 +130,7 @@ class IngestEndpoint:
             prefix = f"events[{index}]"
             parsed = parse_event(raw, clock, prefix, default_site=site)
             if isinstance(parsed, Event):
-                parsed = check_site(tracker, parsed, origin_text, prefix)
+                parsed = await check_site(tracker, parsed, origin_text, prefix, arrived)
             if isinstance(parsed, Event):
                 valid.append(parsed)
                 per_site[parsed.site] = per_site.get(parsed.site, 0) + 1
@@ -224,8 +226,16 @@ def unpack(data) -> tuple[list, str | None, int | None]:
     raise ApiError(400, "invalid_events", "send an event object, an array of events or {\"events\": [...]}", [FieldError("body", "must be an object or an array")])
 
 
-def check_site(tracker, event: Event, origin: str | None, prefix: str) -> Event | list[FieldError]:
-    site = tracker.sites.get(event.site)
+async def check_site(tracker, event: Event, origin: str | None, prefix: str, arrived: float) -> Event | list[FieldError]:
+    try:
+        site = await tracker.sites.lookup(event.site, arrived)
+    except SitesUnavailable:
+        # Not "unknown site": the site may have been added a moment ago. The snippet retries a 503.
+        raise ApiError(
+            503, "site_list_unavailable",
+            f"site {event.site[:64]!r} is not in this worker's site list and the list could not be reloaded just now; retry shortly",
+            headers={"Retry-After": "1"},
+        ) from None
     if site is None:
         return [FieldError(f"{prefix}.site", "unknown site")]
     if not site.allows_origin(origin):
