@@ -4,12 +4,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip -q --disable-pip-version-check
 
-.PHONY: run test install install-test lint clean snippet chromium prometheus bench chaos wrk
+.PHONY: run test install install-test lint clean snippet app-ui chromium prometheus bench chaos wrk
 
 run: install ## set up and serve the tracker on http://127.0.0.1:8000 with an embedded ClickHouse
 	$(PY) -m tracker serve
 
-test: install-test snippet chromium prometheus ## set up and run the test suite
+test: install-test snippet app-ui chromium prometheus ## set up and run the test suite
 	$(PY) -m pytest
 
 # The tag is built from js-snippet/src with pinned npm packages (package-lock.json) and the result,
@@ -20,6 +20,15 @@ snippet: js-snippet/node_modules/.installed ## build js-snippet/dist/t.js
 
 js-snippet/node_modules/.installed: js-snippet/package-lock.json
 	cd js-snippet && npm ci --no-audit --no-fund
+	touch $@
+
+# The pages' script and styles (/app), uPlot included, built from app-ui/src the same way: pinned
+# packages, the result (app-ui/dist/app.js, app.css) committed and served by the tracker itself.
+app-ui: app-ui/node_modules/.installed ## build app-ui/dist/app.js and app.css
+	cd app-ui && npm run --silent build
+
+app-ui/node_modules/.installed: app-ui/package-lock.json
+	cd app-ui && npm ci --no-audit --no-fund
 	touch $@
 
 bench: install wrk ## speed and memory vs same-run baselines (several minutes; not part of make test)

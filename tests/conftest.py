@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from tracker.app import create_app
 from tracker.clickhouse import embedded
-from tracker.clickhouse.client import Target, connect
+from tracker.clickhouse.client import Target, connect, quote_identifier
 from tracker.config import Settings
 
 BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
@@ -28,8 +28,14 @@ def clickhouse(tmp_path_factory) -> embedded.EmbeddedServer:
 
 
 @pytest.fixture
-def database(request) -> str:
-    return "t_" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:16]
+def database(request, clickhouse) -> str:
+    name = "t_" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:16]
+    yield name
+    # Dropped afterwards: each migrated database has a view refreshed every 5 minutes
+    # (traffic_rollup_refresh) in the server's background pool, which has 2 threads in chdb-core;
+    # hundreds of leftover databases made a test's SYSTEM REFRESH VIEW wait past its 60 s timeout.
+    target = Target("127.0.0.1", clickhouse.port, database=name)
+    connect(target, database=False).command(f"DROP DATABASE IF EXISTS {quote_identifier(name)} SYNC")
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Callable, TypeVar
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from tracker import log as tracker_log
 from tracker.clickhouse.client import Target, connect, ping, resolve
@@ -22,7 +22,7 @@ from tracker.config import Settings
 from tracker.dedupe import RecentIds
 from tracker.flusher import Flusher
 from tracker.gc_tuning import settle_heap
-from tracker.http import api_params, health, ingest, openapi, pages, privacy, query, snippet
+from tracker.http import api_params, app_pages, health, ingest, openapi, pages, privacy, query, snippet
 from tracker.http.deadlines import BodyDeadlines
 from tracker.http.responses import EXCEPTION_HANDLERS, json_response
 from tracker.http.timing import TimingMiddleware
@@ -209,6 +209,7 @@ async def index(request: Request):
                 "metrics": "GET /metrics",
                 "snippet": "GET /js/t.js",
                 "demo": "GET /demo",
+                "pages": "GET /app (shop owner's pages: funnel, chart, channels, carts; sign in with a query API token)",
                 "query API": "GET /api/v1/sites/{site}/funnel | funnel/trends | carts/abandoned | carts/recovered | stats",
                 "query API description": "GET /api/v1/openapi.json",
             },
@@ -216,7 +217,7 @@ async def index(request: Request):
     )
 
 
-def routes() -> list[Route]:
+def routes() -> list[BaseRoute]:
     return [
         Route("/", index),
         Route("/healthz", health.healthz),
@@ -225,6 +226,7 @@ def routes() -> list[Route]:
         Route("/js/t.js", snippet.tracker_js, methods=["GET", "HEAD"]),
         Route("/demo", pages.demo_shop),
         Route("/demo/{path:path}", pages.demo_shop),
+        *app_pages.routes(),
         Route("/api/v1/openapi.json", openapi.openapi_json),
         Route("/api/v1/sites/{site}/visitors/{id}", privacy.visitor, methods=["DELETE"]),
         Route("/api/v1/sites/{site}/visitors/{id}/export", privacy.visitor),

@@ -11,6 +11,7 @@ import html
 import http.server
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -181,3 +182,22 @@ def sentinel_arrives(open_tab, shop: Shop, ch) -> None:
     tab = open_tab()
     tab.page.goto(shop.page("/sentinel", before="fh('track', 'sentinel')"))
     assert wait_for_rows(ch, 1, "name = 'sentinel'") == 1
+
+
+# Screenshots of the pages (tests/browser/test_app_pages.py) go here; the directory is ignored by
+# git and its path is printed at the end of the run.
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+_written: list[Path] = []
+
+
+def screenshot(page: Page, name: str) -> Path:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    _written.append(path)
+    return path
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _written:
+        terminalreporter.write_line(f"browser screenshots ({len(_written)}): {SCREENSHOTS}/ " + " ".join(p.name for p in _written))

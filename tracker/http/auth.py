@@ -20,19 +20,33 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+async def site_of_token(tracker, token: str) -> str | None:
+    """The site a query token belongs to (None: not a valid token); the 503 ApiError when the
+    token list cannot be loaded. The pages' sign-in (tracker/http/app_session.py) checks here too."""
+    try:
+        # A token the worker does not know yet reloads the token list: on the control threads.
+        return await tracker.run_control(lambda: tracker.tokens.site_of(token, tracker.control.client))
+    except ClickHouseUnavailable:  # the list could not be loaded: not the client's fault
+        raise clickhouse_unavailable() from None
+
+
+async def lookup_site(tracker, site_id: str) -> Site | None:
+    """The site, or None; the 503 ApiError when the site list cannot be loaded."""
+    try:
+        return await tracker.sites.lookup(site_id)
+    except (ClickHouseUnavailable, SitesUnavailable):
+        raise clickhouse_unavailable() from None
+
+
 async def authorize(request: Request, site_id: str) -> Site:
     tracker = request.app.state.tracker
     token = bearer_token(request)
     if token is None:
         raise ApiError(401, "unauthorized", "send a query API token: Authorization: Bearer <token>", headers=_CHALLENGE)
-    try:
-        # A token the worker does not know yet reloads the token list: on the control threads.
-        token_site = await tracker.run_control(lambda: tracker.tokens.site_of(token, tracker.control.client))
-        if token_site is None:
-            raise ApiError(401, "unauthorized", "the token is not valid (create one with: python -m tracker token create SITE)", headers=_CHALLENGE)
-        site = await tracker.sites.lookup(site_id)
-    except (ClickHouseUnavailable, SitesUnavailable):  # the lists could not be loaded: not the client's fault
-        raise clickhouse_unavailable() from None
+    token_site = await site_of_token(tracker, token)
+    if token_site is None:
+        raise ApiError(401, "unauthorized", "the token is not valid (create one with: python -m tracker token create SITE)", headers=_CHALLENGE)
+    site = await lookup_site(tracker, site_id)
     if site is None:
         raise ApiError(404, "unknown_site", f"there is no site {site_id!r}")
     if token_site != site_id:

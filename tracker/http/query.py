@@ -8,11 +8,13 @@ queries to tracker/queries/*, which run on the query runner's threads: clickhous
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Callable
+from typing import Callable, Mapping
 from zoneinfo import ZoneInfo
 
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -36,8 +38,8 @@ BY_NAME = {e.name: e for e in ENDPOINTS}
 class Params:
     """The request's query parameters, checked against the endpoint's declaration; errors pile up."""
 
-    def __init__(self, request: Request, endpoint: Endpoint) -> None:
-        self.query = request.query_params
+    def __init__(self, query: Mapping[str, str], endpoint: Endpoint) -> None:
+        self.query = query if isinstance(query, QueryParams) else QueryParams(query)
         self.errors: list[FieldError] = []
         known = self.known = {p.name: p for p in endpoint.params}
         for name in sorted(set(self.query.keys())):
@@ -111,24 +113,47 @@ def wants_csv(request: Request, params: Params) -> bool:
     return "text/csv" in request.headers.get("accept", "")
 
 
-async def _answer(request: Request, endpoint: Endpoint, build: Callable, run: Callable, to_rows: Callable) -> Response:
-    site = await authorize(request, request.path_params["site"])
-    tracker = request.app.state.tracker
-    params = Params(request, endpoint)
-    csv = wants_csv(request, params)
-    query = build(tracker, site, params)
+@dataclass(frozen=True)
+class Query:
+    """How one endpoint builds its typed query from the parameters, runs it, and flattens it to CSV."""
+
+    build: Callable
+    run: Callable
+    to_rows: Callable
+
+
+async def execute(tracker, site: Site, name: str, params: Params) -> dict:
+    """The endpoint's answer as a dict, for the API and for the pages (/app); ApiError for bad
+    parameters (400) and for a ClickHouse that is unreachable or stopped the query (503)."""
+    query = QUERIES[name]
+    built = query.build(tracker, site, params)
     params.check()
+    result = await offload(tracker, lambda: query.run(tracker, built, params))
+    params.check()  # checks that needed the database (unknown step names)
+    return result
+
+
+async def offload(tracker, work: Callable[[], object]):
+    """Run query work on the query threads; ClickHouse's limits and absence become 503s."""
     try:
-        result = await tracker.queries.offload(lambda: run(tracker, query, params))
+        return await tracker.queries.offload(work)
     except QueryLimit as exc:
         raise ApiError(503, "query_limit", f"the query hit the time or memory limit; ask for a shorter range ({exc})") from None
     except ClickHouseUnavailable:
         raise clickhouse_unavailable() from None
-    params.check()  # checks that needed the database (unknown step names)
-    if csv:
-        header, rows = to_rows(result)
-        return tables.csv_response(header, rows, f"{site.site}-{endpoint.name}.csv")
-    return json_response(result)
+
+
+def csv_answer(site: Site, name: str, result: dict) -> Response:
+    header, rows = QUERIES[name].to_rows(result)
+    return tables.csv_response(header, rows, f"{site.site}-{name}.csv")
+
+
+async def _answer(request: Request, name: str) -> Response:
+    site = await authorize(request, request.path_params["site"])
+    params = Params(request.query_params, BY_NAME[name])
+    csv = wants_csv(request, params)
+    result = await execute(request.app.state.tracker, site, name, params)
+    return csv_answer(site, name, result) if csv else json_response(result)
 
 
 # --- funnel ---------------------------------------------------------------------------------
@@ -186,11 +211,11 @@ def _run_trends(tracker, spec, params: Params):
 
 
 async def funnel(request: Request) -> Response:
-    return await _answer(request, BY_NAME["funnel"], lambda t, s, p: _funnel_spec(t, s, p, False), _run_funnel, tables.funnel_rows)
+    return await _answer(request, "funnel")
 
 
 async def funnel_trends(request: Request) -> Response:
-    return await _answer(request, BY_NAME["funnel_trends"], lambda t, s, p: _funnel_spec(t, s, p, True), _run_trends, tables.trend_rows)
+    return await _answer(request, "funnel_trends")
 
 
 # --- carts ----------------------------------------------------------------------------------
@@ -236,11 +261,11 @@ def _run_carts(tracker, query: carts.CartQuery, params: Params):
 
 
 async def abandoned_carts(request: Request) -> Response:
-    return await _answer(request, BY_NAME["abandoned_carts"], _cart_query("abandoned"), _run_carts, tables.cart_rows)
+    return await _answer(request, "abandoned_carts")
 
 
 async def recovered_carts(request: Request) -> Response:
-    return await _answer(request, BY_NAME["recovered_carts"], _cart_query("recovered"), _run_carts, tables.cart_rows)
+    return await _answer(request, "recovered_carts")
 
 
 # --- stats ----------------------------------------------------------------------------------
@@ -260,7 +285,7 @@ def _run_stats(tracker, query: stats.StatsQuery, params: Params):
 
 
 async def site_stats(request: Request) -> Response:
-    return await _answer(request, BY_NAME["stats"], _stats_query, _run_stats, tables.stats_rows)
+    return await _answer(request, "stats")
 
 
 # --- channels and sales cycle ----------------------------------------------------------------
@@ -305,11 +330,11 @@ def _run_sales_cycle(tracker, query: sales_cycle.SalesCycleQuery, params: Params
 
 
 async def channel_stats(request: Request) -> Response:
-    return await _answer(request, BY_NAME["channels"], _channel_query, _run_channels, tables.channel_rows)
+    return await _answer(request, "channels")
 
 
 async def sales_cycle_time(request: Request) -> Response:
-    return await _answer(request, BY_NAME["sales_cycle"], _sales_cycle_query, _run_sales_cycle, tables.sales_cycle_rows)
+    return await _answer(request, "sales_cycle")
 
 
 # --- end channels and sales cycle ------------------------------------------------------------
@@ -339,7 +364,7 @@ def _run_cohorts(tracker, query: cohorts.CohortQuery, params: Params):
 
 
 async def cohort_report(request: Request) -> Response:
-    return await _answer(request, BY_NAME["cohorts"], _cohort_query, _run_cohorts, tables.cohort_rows)
+    return await _answer(request, "cohorts")
 
 
 def _product_query(tracker, site: Site, params: Params) -> products.ProductQuery | None:
@@ -363,18 +388,29 @@ def _run_abandoned_products(tracker, query: carts.CartQuery, params: Params):
 
 
 async def product_report(request: Request) -> Response:
-    return await _answer(request, BY_NAME["products"], _product_query, _run_products, tables.product_rows)
+    return await _answer(request, "products")
 
 
 async def abandoned_products(request: Request) -> Response:
     # The carts are chosen exactly as /carts/abandoned chooses them (same parameters, same builder).
-    return await _answer(
-        request, BY_NAME["abandoned_products"], _cart_query("abandoned"), _run_abandoned_products, tables.abandoned_product_rows
-    )
+    return await _answer(request, "abandoned_products")
 
 
 # --- end of cohorts and products -----------------------------------------------------------
 
+
+QUERIES = {
+    "funnel": Query(lambda t, s, p: _funnel_spec(t, s, p, False), _run_funnel, tables.funnel_rows),
+    "funnel_trends": Query(lambda t, s, p: _funnel_spec(t, s, p, True), _run_trends, tables.trend_rows),
+    "abandoned_carts": Query(_cart_query("abandoned"), _run_carts, tables.cart_rows),
+    "recovered_carts": Query(_cart_query("recovered"), _run_carts, tables.cart_rows),
+    "stats": Query(_stats_query, _run_stats, tables.stats_rows),
+    "channels": Query(_channel_query, _run_channels, tables.channel_rows),
+    "sales_cycle": Query(_sales_cycle_query, _run_sales_cycle, tables.sales_cycle_rows),
+    "cohorts": Query(_cohort_query, _run_cohorts, tables.cohort_rows),
+    "products": Query(_product_query, _run_products, tables.product_rows),
+    "abandoned_products": Query(_cart_query("abandoned"), _run_abandoned_products, tables.abandoned_product_rows),
+}
 
 HANDLERS = {
     "funnel": funnel,
