@@ -2,13 +2,15 @@
 
 The same random shop journeys are sent through POST /api/event to a tracker on one server and to
 a tracker whose ClickHouse is two real shards (Distributed events sharded by visitor); every
-funnel, cart and stats answer must be the same JSON, and the traffic rollup the same rows.
+funnel, cart, stats, cohort and product answer must be the same JSON, and the traffic rollup the
+same rows.
 """
 
 from __future__ import annotations
 
 import time
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from typing import Callable, Iterator
 
 import pytest
@@ -68,6 +70,11 @@ def answers(client, now_ms: int) -> dict:
         "sales cycle from view_item": ("/sales-cycle", {"from_event": "view_item", "by": "device"}),
         "filtered stats": ("/stats", {"filter": ["source!=direct", "device==desktop"]}),
         "filtered funnel": ("/funnel", {"window": "1h", "unit": "session", "filter": "source==google|newsletter"}),
+        # Up to the test's start, not now: as_of is then the same on both.
+        "weekly cohorts": ("/cohorts", {"period": "week", "churn_after": "3d",
+                                        "to": datetime.fromtimestamp(now_ms / 1000, timezone.utc).isoformat()}),
+        "products": ("/products", {"sort": "views", "limit": 1000}),
+        "abandoned products": ("/products/abandoned", {"idle": "1h", "limit": 500}),
     }
     out = {}
     for label, (path, params) in requests.items():
@@ -111,6 +118,7 @@ def test_funnel_carts_and_stats_on_two_shards_equal_one_server(shards, make_sett
     assert expected["abandoned carts"]["totals"]["carts"] > 5 and expected["funnel by session"]["steps"][4]["count"] > 0
     assert expected["channels first touch"]["totals"]["orders"] > 0 and expected["sales cycle"]["totals"]["orders"] > 0
     assert 0 < expected["filtered stats"]["totals"]["sessions"] < expected["daily stats"]["totals"]["sessions"]
+    assert len(expected["weekly cohorts"]["cohorts"]) >= 2 and expected["products"]["items"] and expected["abandoned products"]["items"]
     for label in expected:
         assert found[label] == expected[label], label
     assert sum(rows for rows, _ in per_shard) == len(bodies)

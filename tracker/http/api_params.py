@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tracker.queries import channels, sales_cycle, segments
+from tracker.queries import channels, cohorts, products, sales_cycle, segments
 from tracker.queries.carts import DEFAULT_LIMIT, MAX_LIMIT
 from tracker.queries.funnels import BREAKDOWNS, ORDERS, UNITS
 from tracker.queries.steps import MAX_STEPS
@@ -101,6 +101,32 @@ SALES_CYCLE = RANGE + ATTRIBUTION + (
 )
 # --- end channels and sales cycle ---------------------------------------------------------------
 
+# --- cohorts and products ---------------------------------------------------------------------
+COHORTS = (
+    Param("from", {"type": "string", "example": "2024-01-01"},
+          "Cohorts whose first order is from here on: a date (local midnight in the site's time zone) or an ISO-8601 "
+          f"date and time. Default: {cohorts.DEFAULT_COHORTS} cohorts, the last one holding `to`."),
+    *RANGE[1:],
+    Param("period", {"type": "string", "enum": list(cohorts.PERIODS), "default": "month"},
+          "Cohorts and their periods by month, or by week from Monday (site time zone)."),
+    Param("churn_after", {"type": "string", "example": "90d"},
+          "A customer without an order for longer than this is churned, 1d to 730d. Default: 90d."),
+)
+PRODUCTS = RANGE + (
+    Param("sort", {"type": "string", "enum": list(products.SORTS), "default": "units"},
+          "Items with the most units bought, orders, views or adds to cart first."),
+    Param("limit", {"type": "integer", "minimum": 1, "maximum": products.MAX_LIMIT, "default": products.DEFAULT_LIMIT},
+          "How many items."),
+)
+_CART_PARAMS = {p.name: p for p in CARTS}
+ABANDONED_PRODUCTS = RANGE + (
+    _CART_PARAMS["idle"],  # the carts of /carts/abandoned, chosen the same way
+    _CART_PARAMS["min_value"],
+    Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+          "How many items, most often abandoned first."),
+)
+# --- end of cohorts and products ---------------------------------------------------------------
+
 ENDPOINTS = (
     Endpoint("funnel", "/funnel", "Funnel: units per step, conversion, drop-off and time to convert", FUNNEL, "Funnel"),
     Endpoint("funnel_trends", "/funnel/trends", "The funnel's conversion per day, week or month", TRENDS, "FunnelTrends"),
@@ -110,4 +136,9 @@ ENDPOINTS = (
     # channels and sales cycle
     Endpoint("channels", "/channels", "Sessions, conversion rate, orders, revenue and AOV per source, medium, campaign or device", CHANNELS, "Channels"),
     Endpoint("sales_cycle", "/sales-cycle", "Time from first visit or first view_item to purchase: median, p90, histogram, per channel", SALES_CYCLE, "SalesCycle"),
+    # --- cohorts and products ---
+    Endpoint("cohorts", "/cohorts", "Customers by the period of their first order: retention, repeat rate, LTV and churn", COHORTS, "Cohorts"),
+    Endpoint("products", "/products", "Per item: views, adds to cart, orders, units, revenue and view-to-purchase conversion", PRODUCTS, "Products"),
+    Endpoint("abandoned_products", "/products/abandoned", "The items most often left in abandoned carts, with units and value", ABANDONED_PRODUCTS, "AbandonedProducts"),
+    # --- end of cohorts and products ---
 )

@@ -110,6 +110,31 @@ SCHEMAS["SalesCycle"] = _obj({
     "channels": {"type": "array", "items": _obj({"value": _STR, **_CYCLE_FIGURES})},
 })
 # --- end channels and sales cycle --------------------------------------------------------------
+# --- cohorts and products ---------------------------------------------------------------------
+_DATE = {"type": "string", "format": "date"}
+_COHORT_PERIOD = _obj({
+    "offset": _INT, "period": _DATE, "buyers": _INT, "retention": _NUM, "repeat_customers": _INT, "repeat_rate": _NUM,
+    "churned": _INT, "churn_rate": _NUM,
+    "ltv": {"type": "array", "items": _obj({"currency": _STR, "revenue": {"type": "number"}, "per_customer": {"type": "number"}})},
+})
+SCHEMAS["Cohorts"] = _obj({
+    **_RANGE, "period": {"type": "string", "enum": ["month", "week"]}, "churn_after": _STR, "as_of": _TIME,
+    "cohorts": {"type": "array", "items": _obj({"cohort": _DATE, "customers": _INT, "periods": {"type": "array", "items": _COHORT_PERIOD}})},
+})
+SCHEMAS["Products"] = _obj({
+    **_RANGE, "sort": _STR, "items_total": _INT,
+    "items": {"type": "array", "items": _obj({
+        "item_id": _STR, "item_name": _STR, "views": _INT, "viewers": _INT, "adds": _INT, "added_units": _INT,
+        "orders": _INT, "units": _INT, "buyers": _INT, "view_to_purchase": _NUM,
+        "revenue": {"type": "array", "items": _obj({"currency": _STR, "revenue": {"type": "number"}})},
+    })},
+})
+_CURRENCY_VALUES = {"type": "array", "items": _obj({"currency": _STR, "value": {"type": "number"}})}
+SCHEMAS["AbandonedProducts"] = _obj({
+    **_RANGE, "idle": _STR, "items_total": _INT, "totals": _obj({"carts": _INT, "value": _CURRENCY_VALUES}),
+    "items": {"type": "array", "items": _obj({"item_id": _STR, "item_name": _STR, "carts": _INT, "units": _INT, "value": _CURRENCY_VALUES})},
+})
+# --- end of cohorts and products ---------------------------------------------------------------
 
 
 def _error(description: str) -> dict:
@@ -182,7 +207,7 @@ def document() -> dict:
         "info": {
             "title": "Funnelhouse query API",
             "version": version("funnelhouse"),
-            "description": "Funnels, abandoned and recovered carts, site statistics, channels and sales-cycle time (docs/queries.md), and export or deletion of one person's data (docs/privacy.md).",
+            "description": "Funnels, abandoned and recovered carts, site statistics, channels, sales-cycle time, cohorts and products (docs/queries.md), and export or deletion of one person's data (docs/privacy.md).",
         },
         "paths": {**{f"{PREFIX}{e.path}": {"get": _operation(e)} for e in ENDPOINTS}, **PRIVACY_PATHS},
         "components": {

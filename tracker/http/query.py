@@ -1,5 +1,6 @@
 """The query API for marketers: /api/v1/sites/{site}/funnel, .../funnel/trends, .../carts/abandoned,
-.../carts/recovered, .../stats, .../channels, .../sales-cycle. JSON, or CSV with `Accept: text/csv` or `?format=csv`.
+.../carts/recovered, .../stats, .../channels, .../sales-cycle, .../cohorts, .../products,
+.../products/abandoned. JSON, or CSV with `Accept: text/csv` or `?format=csv`.
 
 Handlers only read and check parameters (all problems at once, as field errors) and hand typed
 queries to tracker/queries/*, which run on the query runner's threads: clickhouse-connect is synchronous.
@@ -10,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Callable
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,12 +22,12 @@ from tracker.http import tables
 from tracker.http.api_params import ENDPOINTS, Endpoint
 from tracker.http.auth import authorize
 from tracker.http.responses import json_response
-from tracker.queries import carts, channels, funnels, sales_cycle, stats
+from tracker.queries import carts, channels, cohorts, funnels, products, sales_cycle, stats
 from tracker.queries.durations import format_duration, parse_duration
 from tracker.queries.errors import ParamError, ParamErrors, QueryLimit
 from tracker.queries.segments import Segment, describe, parse_segment
 from tracker.queries.steps import parse_steps, unknown_names
-from tracker.queries.timerange import check_interval, parse_range
+from tracker.queries.timerange import TimeRange, check_interval, parse_range
 from tracker.sites import Site
 
 BY_NAME = {e.name: e for e in ENDPOINTS}
@@ -37,7 +39,7 @@ class Params:
     def __init__(self, request: Request, endpoint: Endpoint) -> None:
         self.query = request.query_params
         self.errors: list[FieldError] = []
-        known = {p.name: p for p in endpoint.params}
+        known = self.known = {p.name: p for p in endpoint.params}
         for name in sorted(set(self.query.keys())):
             if name not in known:
                 self.errors.append(FieldError(name[:64], f"unknown parameter; this endpoint takes {', '.join(known)}"))
@@ -45,6 +47,8 @@ class Params:
                 self.errors.append(FieldError(name, "given more than once"))
 
     def get(self, name: str) -> str | None:
+        if name not in self.known:
+            return None  # already reported as unknown (a builder shared by endpoints may ask for more)
         value = self.query.get(name)
         return value if value not in (None, "") else None
 
@@ -317,6 +321,67 @@ async def sales_cycle_time(request: Request) -> Response:
 
 # --- end channels and sales cycle ------------------------------------------------------------
 
+# --- cohorts and products -------------------------------------------------------------------
+
+
+def _cohort_query(tracker, site: Site, params: Params) -> cohorts.CohortQuery | None:
+    time_range = params.attempt(lambda: parse_range(params.get("from"), params.get("to"), site.timezone))
+    period = params.choice("period", cohorts.PERIODS, "month")
+    churn_after = params.duration(
+        "churn_after", format_duration(cohorts.DEFAULT_CHURN_AFTER_S), cohorts.MIN_CHURN_AFTER_S, cohorts.MAX_CHURN_AFTER_S
+    )
+    if params.errors:
+        return None
+    if params.get("from") is None:
+        time_range = TimeRange(cohorts.default_start(time_range.end, site.timezone, period), time_range.end, site.timezone)
+    as_of = min(time_range.end, datetime.now(timezone.utc))
+    return cohorts.CohortQuery(site.site, time_range, period, churn_after, as_of)
+
+
+def _run_cohorts(tracker, query: cohorts.CohortQuery, params: Params):
+    return {
+        "site": query.site, **query.range.as_dict(), "period": query.period, "churn_after": format_duration(query.churn_after_s),
+        "as_of": query.as_of.astimezone(ZoneInfo(query.range.timezone)).isoformat(timespec="milliseconds"), **cohorts.run_cohorts(tracker.queries, query),
+    }
+
+
+async def cohort_report(request: Request) -> Response:
+    return await _answer(request, BY_NAME["cohorts"], _cohort_query, _run_cohorts, tables.cohort_rows)
+
+
+def _product_query(tracker, site: Site, params: Params) -> products.ProductQuery | None:
+    time_range = params.attempt(lambda: parse_range(params.get("from"), params.get("to"), site.timezone))
+    sort = params.choice("sort", products.SORTS, "units")
+    limit = params.integer("limit", products.DEFAULT_LIMIT, 1, products.MAX_LIMIT)
+    if params.errors:
+        return None
+    return products.ProductQuery(site.site, time_range, sort, limit)
+
+
+def _run_products(tracker, query: products.ProductQuery, params: Params):
+    return {"site": query.site, **query.range.as_dict(), **products.run_products(tracker.queries, query)}
+
+
+def _run_abandoned_products(tracker, query: carts.CartQuery, params: Params):
+    return {
+        "site": query.site, **query.range.as_dict(), "idle": format_duration(query.idle_s),
+        **products.run_abandoned(tracker.queries, query),
+    }
+
+
+async def product_report(request: Request) -> Response:
+    return await _answer(request, BY_NAME["products"], _product_query, _run_products, tables.product_rows)
+
+
+async def abandoned_products(request: Request) -> Response:
+    # The carts are chosen exactly as /carts/abandoned chooses them (same parameters, same builder).
+    return await _answer(
+        request, BY_NAME["abandoned_products"], _cart_query("abandoned"), _run_abandoned_products, tables.abandoned_product_rows
+    )
+
+
+# --- end of cohorts and products -----------------------------------------------------------
+
 
 HANDLERS = {
     "funnel": funnel,
@@ -327,4 +392,10 @@ HANDLERS = {
     # channels and sales cycle
     "channels": channel_stats,
     "sales_cycle": sales_cycle_time,
+
+    # --- cohorts and products ---
+    "cohorts": cohort_report,
+    "products": product_report,
+    "abandoned_products": abandoned_products,
+    # --- end of cohorts and products ---
 }

@@ -112,3 +112,50 @@ def sales_cycle_rows(result: dict) -> tuple[list[str], list[list]]:
                 *(b["orders"] for b in figures["histogram"])]
 
     return header, [row("all", None, result["totals"]), *(row("channel", c["value"], c) for c in result["channels"])]
+
+
+# --- cohorts and products ---------------------------------------------------------------------
+
+
+def _currencies_in(entries: list[list[dict]]) -> list[str]:
+    return sorted({e["currency"] for entry in entries for e in entry})
+
+
+def cohort_rows(result: dict) -> tuple[list[str], list[list]]:
+    """One row per cohort and period; cumulative revenue and LTV get a column per currency."""
+    periods = [(c, p) for c in result["cohorts"] for p in c["periods"]]
+    currencies = _currencies_in([p["ltv"] for _, p in periods])
+    fields = ["offset", "period", "buyers", "retention", "repeat_customers", "repeat_rate", "churned", "churn_rate"]
+    header = ["cohort", "customers", *fields, *(f"revenue_{c}" for c in currencies), *(f"ltv_{c}" for c in currencies)]
+    rows = []
+    for cohort, period in periods:
+        by_currency = {e["currency"]: e for e in period["ltv"]}
+        rows.append([
+            cohort["cohort"], cohort["customers"], *(period[f] for f in fields),
+            *(by_currency[c]["revenue"] if c in by_currency else 0 for c in currencies),
+            *(by_currency[c]["per_customer"] if c in by_currency else 0 for c in currencies),
+        ])
+    return header, rows
+
+
+PRODUCT_FIELDS = ["item_id", "item_name", "views", "viewers", "adds", "added_units", "orders", "units", "buyers", "view_to_purchase"]
+
+
+def product_rows(result: dict) -> tuple[list[str], list[list]]:
+    """One row per item; revenue gets a column per currency."""
+    currencies = _currencies_in([i["revenue"] for i in result["items"]])
+    rows = []
+    for item in result["items"]:
+        by_currency = {e["currency"]: e["revenue"] for e in item["revenue"]}
+        rows.append([*(item[f] for f in PRODUCT_FIELDS), *(by_currency.get(c, 0) for c in currencies)])
+    return PRODUCT_FIELDS + [f"revenue_{c}" for c in currencies], rows
+
+
+def abandoned_product_rows(result: dict) -> tuple[list[str], list[list]]:
+    """One row per item; the value left in carts gets a column per currency."""
+    currencies = _currencies_in([i["value"] for i in result["items"]])
+    rows = []
+    for item in result["items"]:
+        by_currency = {e["currency"]: e["value"] for e in item["value"]}
+        rows.append([item["item_id"], item["item_name"], item["carts"], item["units"], *(by_currency.get(c, 0) for c in currencies)])
+    return ["item_id", "item_name", "carts", "units", *(f"value_{c}" for c in currencies)], rows

@@ -64,8 +64,16 @@ def decode_cursor(text: str) -> tuple[int, int, int]:
     raise ParamError("cursor", "is not a cursor this API returned")
 
 
-def build_sql(q: CartQuery) -> tuple[str, dict]:
-    params = {
+# The carts of a query: the view of its kind over the events read (see read_params).
+SOURCES = {
+    "abandoned": "abandoned_carts(site = {site:String}, from = {read_from:DateTime64(3)}, to = {read_to:DateTime64(3)}, gap_s = {gap_s:UInt32}, idle_s = {idle_s:UInt32}, at = {at:DateTime64(3)})",
+    "recovered": "recovered_carts(site = {site:String}, from = {read_from:DateTime64(3)}, to = {read_to:DateTime64(3)}, gap_s = {gap_s:UInt32}, idle_s = {idle_s:UInt32})",
+}
+
+
+def read_params(q: CartQuery) -> dict:
+    """The bound parameters of SOURCES and of the range filter (start, end)."""
+    return {
         "site": q.site,
         "read_from": q.range.start - timedelta(days=q.lookback_days),
         "read_to": q.at,
@@ -74,15 +82,15 @@ def build_sql(q: CartQuery) -> tuple[str, dict]:
         "at": q.at,
         "start": q.range.start,
         "end": q.range.end,
-        "limit": q.limit + 1,  # one more tells whether there is a next page
     }
+
+
+def build_sql(q: CartQuery) -> tuple[str, dict]:
+    params = read_params(q)
+    params["limit"] = q.limit + 1  # one more tells whether there is a next page
     sort_time = "last_activity" if q.kind == "abandoned" else "assumeNotNull(purchased_at)"
-    if q.kind == "abandoned":
-        source = "abandoned_carts(site = {site:String}, from = {read_from:DateTime64(3)}, to = {read_to:DateTime64(3)}, gap_s = {gap_s:UInt32}, idle_s = {idle_s:UInt32}, at = {at:DateTime64(3)})"
-        columns = CART_COLUMNS
-    else:
-        source = "recovered_carts(site = {site:String}, from = {read_from:DateTime64(3)}, to = {read_to:DateTime64(3)}, gap_s = {gap_s:UInt32}, idle_s = {idle_s:UInt32})"
-        columns = f"{CART_COLUMNS}, {_RECOVERED_COLUMNS}"
+    source = SOURCES[q.kind]
+    columns = CART_COLUMNS if q.kind == "abandoned" else f"{CART_COLUMNS}, {_RECOVERED_COLUMNS}"
     filters = [f"{sort_time} >= {{start:DateTime64(3)}}", f"{sort_time} < {{end:DateTime64(3)}}"]
     if q.min_value is not None:
         params["min_value"] = q.min_value

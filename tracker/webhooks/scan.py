@@ -25,8 +25,9 @@ from datetime import datetime, timedelta, timezone
 import orjson
 
 from tracker.clickhouse.client import as_utc
-from tracker.queries.carts import CART_COLUMNS, cart_answer
+from tracker.queries.carts import CART_COLUMNS, SOURCES, CartQuery, cart_answer, read_params
 from tracker.queries.durations import format_duration
+from tracker.queries.timerange import TimeRange
 from tracker.webhooks.outbox import Notice
 from tracker.webhooks.registry import Webhook
 
@@ -52,16 +53,17 @@ def idempotency_key(site: str, visitor_id: int, started_at: datetime) -> str:
 
 def new_notices(client, hook: Webhook, w: ScanWindow, settings: dict | None = None) -> list[Notice]:
     since = max(w.now - timedelta(seconds=hook.idle_s + w.horizon_s), hook.created_at - timedelta(seconds=hook.idle_s))
-    read_from = since - timedelta(days=w.lookback_days)
+    # The carts of the query API's abandoned list for the range since..now (read_from is
+    # lookback_days before since), so a cart here is the same as there.
+    q = CartQuery(hook.site, "abandoned", TimeRange(since, w.now, "UTC"), hook.idle_s, w.gap_s, w.lookback_days, w.now)
     rows = client.query(
         f"""
         SELECT {CART_COLUMNS}
-        FROM abandoned_carts(site = {{site:String}}, from = {{read_from:DateTime64(3)}}, to = {{now:DateTime64(3)}},
-            gap_s = {{gap_s:UInt32}}, idle_s = {{idle_s:UInt32}}, at = {{now:DateTime64(3)}})
-        WHERE last_activity >= {{since:DateTime64(3)}}
+        FROM {SOURCES["abandoned"]}
+        WHERE last_activity >= {{start:DateTime64(3)}}
             AND visitor_id IN (
                 SELECT visitor_id FROM events
-                WHERE site = {{site:String}} AND ts >= {{since:DateTime64(3)}} AND ts < {{idle_end:DateTime64(3)}}
+                WHERE site = {{site:String}} AND ts >= {{start:DateTime64(3)}} AND ts < {{idle_end:DateTime64(3)}}
                     AND name IN {{activity:Array(String)}})
             AND (visitor_id, started_at) NOT IN (
                 SELECT visitor_id, cart_started_at FROM webhook_outbox
@@ -69,8 +71,7 @@ def new_notices(client, hook: Webhook, w: ScanWindow, settings: dict | None = No
         ORDER BY last_activity, visitor_id
         LIMIT {{limit:UInt32}}""",
         parameters={
-            "site": hook.site, "read_from": read_from, "now": w.now, "gap_s": w.gap_s, "idle_s": hook.idle_s,
-            "since": since, "idle_end": w.now - timedelta(seconds=hook.idle_s), "activity": list(CART_ACTIVITY),
+            **read_params(q), "idle_end": w.now - timedelta(seconds=hook.idle_s), "activity": list(CART_ACTIVITY),
             "webhook_id": hook.webhook_id, "limit": w.limit,
         },
         settings=settings,

@@ -6,7 +6,7 @@ frees the lock and another worker takes over at its next round); the others only
 Across nodes, the outbox's claims (outbox.py) make sure each attempt has one sender.
 
 Nothing here blocks the event loop or waits on a receiver: ClickHouse calls run on the sender's
-own thread, and each delivery is a task of its own, an httpx request with a total deadline of
+own thread (tracker/clickhouse/threads.py), and each delivery is a task of its own, an httpx request with a total deadline of
 TRACKER_WEBHOOK_TIMEOUT_S, so a receiver that never answers holds up neither ingest nor other
 deliveries; its attempt fails at the deadline and is retried later.
 """
@@ -20,7 +20,6 @@ import os
 import secrets
 import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from importlib.metadata import version
 
@@ -28,6 +27,7 @@ import httpx
 
 from tracker import metrics
 from tracker.clickhouse.client import Target, connect
+from tracker.clickhouse.threads import ClickHouseThreads
 from tracker.config import Settings
 from tracker.spool import try_lock
 from tracker.webhooks import outbox, scan
@@ -43,6 +43,7 @@ OUTBOX_MARGIN = timedelta(hours=1)  # notices are read back this long past their
 # client's read timeout (60 s) rather than TRACKER_QUERY_MAX_EXECUTION_S, so a big shop's carts are
 # still found on a slow day.
 SCAN_SETTINGS = {"max_execution_time": 55}
+CALL_DEADLINE_S = 65  # past the client's read timeout: a hung ClickHouse fails the round, no more
 
 
 def _now() -> datetime:
@@ -57,8 +58,7 @@ class WebhookSender:
         self.retry_for = timedelta(hours=settings.webhook_retry_for_h)
         # The claim outlives the request's deadline by enough to record its outcome.
         self.lease = timedelta(seconds=2 * settings.webhook_timeout_s + 5)
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="webhooks")
-        self._client = None  # ClickHouse, only used on the executor's thread
+        self._clickhouse = ClickHouseThreads("webhooks", 1, lambda: connect(target))
         self._http: httpx.AsyncClient | None = None
         self._lock = None
         self._hooks: dict[str, Webhook] = {}
@@ -76,14 +76,21 @@ class WebhookSender:
         self._task = asyncio.create_task(self._run(), name="webhooks")
 
     async def stop(self) -> None:
-        """Deliveries cut short here stay claimed; they go out again once their lease ends."""
-        tasks = [t for t in (self._task, *self._in_flight.values()) if t]
-        for task in tasks:
+        """No new rounds; deliveries under way get up to the timeout + 5 s to finish and record their
+        outcome (else a restart would send them again). Those cut short stay claimed and go out
+        again once their lease ends."""
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        in_flight = list(self._in_flight.values())
+        if in_flight:
+            await asyncio.wait(in_flight, timeout=self.settings.webhook_timeout_s + 5)
+        for task in in_flight:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*in_flight, return_exceptions=True)
         if self._http:
             await self._http.aclose()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._clickhouse.close()
         if self._lock:
             self._lock.close()
             self._lock = None
@@ -102,18 +109,8 @@ class WebhookSender:
         return self._lock is not None
 
     async def _db(self, work, *args):
-        """Run work(client, *args) on the sender's thread with its ClickHouse client."""
-
-        def call():
-            if self._client is None:
-                self._client = connect(self.target)
-            try:
-                return work(self._client, *args)
-            except Exception:
-                self._client = None  # a fresh connection next time
-                raise
-
-        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        """work(client, *args) on the sender's ClickHouse thread."""
+        return await self._clickhouse.run(lambda: work(self._clickhouse.client(), *args), CALL_DEADLINE_S)
 
     async def run_once(self) -> None:
         """One round: queue newly abandoned carts, start the deliveries that are due."""
