@@ -67,7 +67,7 @@ def answers(client, now_ms: int) -> dict:
         "channels": ("/channels", {}),
         "channels first touch": ("/channels", {"attribution": "first", "lookback": "7d", "by": "medium"}),
         "sales cycle": ("/sales-cycle", {"attribution": "first"}),
-        "sales cycle from view_item": ("/sales-cycle", {"from_event": "view_item", "filter": "source!=direct"}),
+        "sales cycle from view_item": ("/sales-cycle", {"from_event": "view_item", "by": "device"}),
         "filtered stats": ("/stats", {"filter": ["source!=direct", "device==desktop"]}),
         "filtered funnel": ("/funnel", {"window": "1h", "unit": "session", "filter": "source==google|newsletter"}),
         # Up to the test's start, not now: as_of is then the same on both.
