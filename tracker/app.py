@@ -188,6 +188,7 @@ async def stop_tracker(tracker: Tracker) -> None:
         task.cancel()
     await tracker.webhooks.stop()
     TALLY.apply()
+    await tracker.flusher.halt()  # before the spool closes (see Flusher.halt)
     await tracker.spool.close()
     tracker.pipeline.recent.sync()  # write the last acknowledged ids for the next start
     await tracker.flusher.stop(tracker.settings.shutdown_flush_deadline_s)

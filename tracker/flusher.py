@@ -55,14 +55,21 @@ class Flusher:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="flusher")
 
-    async def stop(self, deadline_s: float) -> None:
-        """Stop the loop, then flush what the spool holds for at most `deadline_s`; the rest stays on disk."""
+    async def halt(self) -> None:
+        """Stop the background loop. Called before the spool closes: the loop seals segments on the
+        spool's own thread, which a closed spool has shut down (the loop then died with an error and
+        the shutdown flush was skipped)."""
         if self._task:
             self._task.cancel()
             try:
                 await self._task
             except asyncio.CancelledError:
                 pass
+            self._task = None
+
+    async def stop(self, deadline_s: float) -> None:
+        """Stop the loop, then flush what the spool holds for at most `deadline_s`; the rest stays on disk."""
+        await self.halt()
         end = time.monotonic() + deadline_s
         while self.spool.segments() and time.monotonic() < end:
             if not await self.flush_once():
