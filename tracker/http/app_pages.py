@@ -3,9 +3,7 @@ carts for a date range, server-rendered (templates/app/) for owners who have no 
 
 Every figure comes from the query API's own code path (tracker/http/query.py execute(), which
 runs tracker/queries/* off the event loop), so the pages show exactly what the API answers for
-the same `from` and `to`. The one exception is the channels table: load_channels() reads
-sessions, orders and revenue per entry source (tracker/queries/sources.py) until the channels
-query exists; swapping it in changes load_channels() and templates/app/_channels.html only.
+the same `from` and `to` (the channels table is /channels: last touch, by source).
 
 Paths beside /app/{site} start with `_`, which no site id can (tracker/sites.py SITE_ID), and
 {site} matches site ids only, so /app/_sign-out is never taken for a site.
@@ -41,7 +39,6 @@ from tracker.http.app_session import (
 )
 from tracker.http.auth import site_of_token
 from tracker.http.query import BY_NAME, Params, csv_answer, execute, offload
-from tracker.queries import sources
 from tracker.queries.carts import MAX_LIMIT
 from tracker.queries.errors import ParamErrors
 from tracker.queries.timerange import DEFAULT_DAYS, TimeRange, parse_range
@@ -167,14 +164,6 @@ async def query_api(request: Request, site: Site, name: str, days: dict[str, str
     return await execute(request.app.state.tracker, site, name, params)
 
 
-async def load_channels(request: Request, site: Site, time_range: TimeRange) -> dict:
-    """The channels table's rows. Until the channels endpoint exists: per entry source, from the
-    traffic rollup. Then: `return await query_api(request, site, "channels", days)`."""
-    tracker = request.app.state.tracker
-    query = sources.SourcesQuery(site.site, time_range)
-    return await offload(tracker, lambda: sources.run_sources(tracker.queries, query))
-
-
 def chart_data(stats: dict) -> dict:
     """The series the chart draws (app-ui/src/app.js): one value per period, revenue per currency."""
     currencies = sorted({r["currency"] for r in stats["totals"]["revenue"]})
@@ -201,7 +190,7 @@ async def dashboard(request: Request) -> Response:
         query_api(request, site, "funnel", days),
         query_api(request, site, "abandoned_carts", days, limit=str(CARTS_SHOWN)),
         query_api(request, site, "recovered_carts", days, limit=str(CARTS_SHOWN)),
-        load_channels(request, site, time_range),
+        query_api(request, site, "channels", days),
     )
     chart = chart_data(stats)
     context.update(stats=stats, funnel=funnel, abandoned=abandoned, recovered=recovered, channels=channels,
