@@ -45,6 +45,11 @@ def more_rounds(client, n: int = 3) -> None:
     assert wait_for(lambda: sender.rounds >= goal, True, timeout=60) is True
 
 
+def delivery_counts(client) -> dict[str, float]:
+    """The per-process delivery counters now (earlier tests in this process may have counted)."""
+    return {o: metric(client, f'tracker_webhook_deliveries_total{{outcome="{o}"}}') for o in ("http_error", "bought", "timeout")}
+
+
 def metric(client, line_start: str) -> float:
     for line in client.get("/metrics").text.splitlines():
         if line.startswith(line_start):
@@ -60,6 +65,8 @@ def valid(secret: str, headers: dict, body: bytes) -> bool:
 
 def test_a_newly_abandoned_cart_is_posted_once_signed_with_its_fields(make_settings, ch, receiver):
     with running(make_settings(**FAST)) as client:
+        delivered = 'tracker_webhook_deliveries_total{outcome="delivered"}'
+        before = metric(client, delivered)  # the counter is per process: earlier tests may have delivered
         hook = add_webhook(ch, "shop", receiver.url, IDLE_S)
         started = abandoned_soon(ch, 1, value=19.9)
         [delivery] = receiver.wait_for(1)
@@ -74,7 +81,7 @@ def test_a_newly_abandoned_cart_is_posted_once_signed_with_its_fields(make_setti
         assert (cart["value"], cart["currency"], cart["customer_id"], cart["last_step"], cart["source"]) == (
             19.9, "EUR", None, "cart", "direct")
         assert wait_for(lambda: outcomes(ch, 1), [(0, "notice"), (1, "delivered")]) == [(0, "notice"), (1, "delivered")]
-        assert wait_for(lambda: metric(client, 'tracker_webhook_deliveries_total{outcome="delivered"}'), 1) == 1
+        assert wait_for(lambda: metric(client, delivered) - before, 1) == 1
         more_rounds(client)
         assert len(receiver.deliveries) == 1
         assert metric(client, "tracker_webhook_outbox_depth") == 0
@@ -83,6 +90,7 @@ def test_a_newly_abandoned_cart_is_posted_once_signed_with_its_fields(make_setti
 def test_a_failing_receiver_gets_the_same_delivery_again_until_it_answers(make_settings, ch, receiver):
     receiver.plan["2"] = [500, 503]
     with running(make_settings(**FAST)) as client:
+        started_with = delivery_counts(client)
         add_webhook(ch, "shop", receiver.url, IDLE_S)
         abandoned_soon(ch, 2)
         deliveries = receiver.wait_for(3, "2")
@@ -93,7 +101,7 @@ def test_a_failing_receiver_gets_the_same_delivery_again_until_it_answers(make_s
         gaps = [b.received_at - a.received_at for a, b in zip(deliveries, deliveries[1:])]
         assert gaps[0] >= 0.3 and gaps[1] >= 0.6, gaps
         assert wait_for(lambda: outcomes(ch, 2), [(0, "notice"), (1, "failed"), (2, "failed"), (3, "delivered")]) == [(0, "notice"), (1, "failed"), (2, "failed"), (3, "delivered")]
-        assert wait_for(lambda: metric(client, 'tracker_webhook_deliveries_total{outcome="http_error"}'), 2) == 2
+        assert wait_for(lambda: metric(client, 'tracker_webhook_deliveries_total{outcome="http_error"}') - started_with['http_error'], 2) == 2
         more_rounds(client)
         assert len(receiver.deliveries) == 3
 
@@ -101,6 +109,7 @@ def test_a_failing_receiver_gets_the_same_delivery_again_until_it_answers(make_s
 def test_a_cart_bought_while_its_delivery_fails_is_not_sent_again(make_settings, ch, receiver):
     receiver.plan["12"] = [500, 500, 500, 500, 500, 500]
     with running(make_settings(**{**FAST, "webhook_retry_first_s": 1.0})) as client:
+        started_with = delivery_counts(client)
         add_webhook(ch, "shop", receiver.url, IDLE_S)
         abandoned_soon(ch, 12)
         assert len(receiver.wait_for(1, "12")) == 1
@@ -109,7 +118,7 @@ def test_a_cart_bought_while_its_delivery_fails_is_not_sent_again(make_settings,
         closed = wait_for(lambda: outcomes(ch, 12)[-1:], [(len(receiver.of("12")) + 1, "bought")])
         tried = len(receiver.of("12"))
         assert closed == [(tried + 1, "bought")] and tried <= 2  # at most the attempt already under way
-        assert wait_for(lambda: metric(client, 'tracker_webhook_deliveries_total{outcome="bought"}'), 1) == 1
+        assert wait_for(lambda: metric(client, 'tracker_webhook_deliveries_total{outcome="bought"}') - started_with['bought'], 1) == 1
         more_rounds(client)
         assert len(receiver.of("12")) == tried
         assert wait_for(lambda: metric(client, "tracker_webhook_outbox_depth"), 0) == 0
@@ -119,6 +128,7 @@ def test_a_hung_receiver_times_out_and_holds_up_no_other_cart(make_settings, ch,
     receiver.plan["3"] = ["hang"]
     timeout = 20.0  # long, so that on a busy machine the other carts surely go out within it
     with running(make_settings(**{**FAST, "webhook_timeout_s": timeout})) as client:
+        started_with = delivery_counts(client)
         add_webhook(ch, "shop", receiver.url, IDLE_S)
         abandoned_soon(ch, 3)
         [hung] = receiver.wait_for(1, "3")
@@ -133,7 +143,7 @@ def test_a_hung_receiver_times_out_and_holds_up_no_other_cart(make_settings, ch,
         assert retried[1].received_at - hung.received_at >= timeout + 0.3  # the timeout, then the backoff
         assert wait_for(lambda: outcomes(ch, 3), [(0, "notice"), (1, "failed"), (2, "delivered")]) == [(0, "notice"), (1, "failed"), (2, "delivered")]
         assert "no answer within 20 s" in ch.query("SELECT error FROM webhook_outbox WHERE visitor_id = 3 AND kind = 'failed'").result_rows[0][0]
-        assert wait_for(lambda: metric(client, 'tracker_webhook_deliveries_total{outcome="timeout"}'), 1) == 1
+        assert wait_for(lambda: metric(client, 'tracker_webhook_deliveries_total{outcome="timeout"}') - started_with['timeout'], 1) == 1
 
 
 def test_a_restarted_tracker_does_not_send_again(make_settings, ch, receiver):

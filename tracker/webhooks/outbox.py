@@ -117,7 +117,7 @@ def due(client, webhooks: list[Webhook], now: datetime, since: datetime, limit: 
             anyIf(payload, kind = 'notice'), minIf(at, kind = 'notice') AS noticed_at, max(attempt),
             argMax(due_at, (attempt, toInt8(kind))) AS next_at
         {_OPEN} AND next_at <= {{now:DateTime64(3)}}
-        ORDER BY next_at
+        ORDER BY next_at, noticed_at, idempotency_key  -- ties in a stable order
         LIMIT {{limit:UInt32}}""",
         parameters={"webhook_ids": [h.webhook_id for h in webhooks], "since": since, "now": now, "limit": limit},
     ).result_rows
