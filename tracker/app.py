@@ -15,7 +15,7 @@ from starlette.routing import Route
 from tracker import log as tracker_log
 from tracker.clickhouse.client import Target, connect, resolve
 from tracker.clickhouse.embedded import EmbeddedServer
-from tracker.clickhouse.migrate import migrate
+from tracker.clickhouse.migrate import migrate_configured
 from tracker.config import Settings
 from tracker.dedupe import RecentIds
 from tracker.flusher import Flusher
@@ -95,7 +95,7 @@ class Tracker:
 def prepare_database(settings: Settings, target: Target) -> None:
     """Migrations and the demo site: done by `serve` before workers start, and by each worker if asked."""
     if settings.migrate_on_start:
-        migrate(target, settings.retention_days)
+        migrate_configured(settings, target)
     if settings.demo_site:
         client = connect(target)
         if get_site(client, DEMO_SITE.site) is None:

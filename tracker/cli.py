@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import sys
+from dataclasses import replace
 from importlib.metadata import version as package_version
 
 from tracker import log as tracker_log
@@ -21,7 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tracker", description="Funnelhouse: web analytics for online shops.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("serve", help="apply migrations and serve the tracker (settings from TRACKER_* variables)")
-    commands.add_parser("migrate", help="apply schema migrations that are not applied yet")
+    migrate = commands.add_parser("migrate", help="apply schema migrations that are not applied yet")
+    migrate.add_argument("--cluster", metavar="NAME", help="create the schema on this ClickHouse cluster (TRACKER_CLUSTER)")
+    migrate.add_argument("--plain-merge-tree", action="store_true",
+                         help="with --cluster: plain MergeTree local tables instead of Replicated (TRACKER_CLUSTER_REPLICATED=0)")
+    migrate.add_argument("--node", metavar="URL", action="append", default=[],
+                         help="with --cluster: run the DDL on each node's http URL instead of ON CLUSTER (repeat; TRACKER_CLUSTER_NODES)")
     site = commands.add_parser("site", help="manage the sites that may send events")
     site_commands = site.add_subparsers(dest="site_command", required=True, metavar="SITE_COMMAND")
     add = site_commands.add_parser("add", help="add a site (or update it)")
@@ -80,9 +86,18 @@ def _with_clickhouse(settings: Settings, work):
 
 
 def migrate_command(settings: Settings, args) -> int:
-    from tracker.clickhouse.migrate import migrate
+    from tracker.clickhouse.migrate import migrate_configured
 
-    applied = _with_clickhouse(settings, lambda t: migrate(t, settings.retention_days))
+    if args.cluster:
+        settings = replace(settings, cluster=args.cluster)
+    if args.plain_merge_tree:
+        settings = replace(settings, cluster_replicated=False)
+    if args.node:
+        settings = replace(settings, cluster_nodes=",".join(args.node))
+    if (args.plain_merge_tree or args.node) and not settings.cluster:
+        print("error: --plain-merge-tree and --node need --cluster NAME", file=sys.stderr)
+        return 2
+    applied = _with_clickhouse(settings, lambda t: migrate_configured(settings, t))
     print(f"applied {len(applied)} migration(s)" + "".join(f"\n  {m.version:04d} {m.name}" for m in applied))
     return 0
 

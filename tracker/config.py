@@ -20,6 +20,9 @@ class Settings:
     data_dir: str = "./data"
     clickhouse_url: str = ""
     clickhouse_database: str = "funnelhouse"
+    cluster: str = ""
+    cluster_replicated: bool = True
+    cluster_nodes: str = ""
     migrate_on_start: bool = True
     demo_site: bool = True
     max_body_bytes: int = 256 * 1024
@@ -84,6 +87,9 @@ DOCS: dict[str, str] = {
     "data_dir": "Directory for the embedded ClickHouse, the spool and the visitor-hash salts.",
     "clickhouse_url": "ClickHouse server as http(s)://user:pass@host:port/database. Empty: start the embedded chdb-core server.",
     "clickhouse_database": "Database used when the URL names none (and always for the embedded server).",
+    "cluster": "ClickHouse cluster (a remote_servers name) to create the schema on: events sharded by visitor behind a Distributed table. Empty: one server.",
+    "cluster_replicated": "With a cluster: local tables are Replicated*MergeTree with {shard}/{replica} macros (needs Keeper); off: plain MergeTree, one copy per shard.",
+    "cluster_nodes": "With a cluster that runs no distributed DDL (no Keeper): comma-separated http(s) URLs of every node; migrations run on each instead of ON CLUSTER.",
     "migrate_on_start": "Apply schema migrations when the service starts.",
     "demo_site": "Create the site `demo` on first start so the README example works.",
     "max_body_bytes": "Largest accepted request body for POST /api/event (413 above).",

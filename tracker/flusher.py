@@ -21,6 +21,11 @@ from tracker.spool import Segment, Spool, adopted
 log = logging.getLogger("tracker.flusher")
 
 MAX_BACKOFF_S = 30.0
+# On a cluster `events` is a Distributed table: a foreground insert returns only once every shard
+# has committed its rows (so the segment is deleted only then), and each shard receives the
+# segment's token, so a retry after a partial failure is a no-op where it had already landed.
+# A single server ignores the setting.
+INSERT_SETTINGS = {"distributed_foreground_insert": 1}
 
 
 class Flusher:
@@ -90,7 +95,7 @@ class Flusher:
                 column_names=COLUMN_NAMES,
                 insert_block=data,
                 fmt=row_format(data),
-                settings={"insert_deduplication_token": segment.token},
+                settings=INSERT_SETTINGS | {"insert_deduplication_token": segment.token},
             )
         except Exception as exc:  # noqa: BLE001 - any failure means: keep the segment, retry later
             self._client = None

@@ -84,15 +84,20 @@ def ensure(data_dir: Path) -> EmbeddedServer:
         return server
 
 
-def start(data_dir: Path, port: int = 0, timeout: float = START_TIMEOUT_S) -> EmbeddedServer:
+def start(data_dir: Path, port: int = 0, timeout: float = START_TIMEOUT_S, extra_config: str = "") -> EmbeddedServer:
+    """Start a server; extra_config is more config.xml elements (tests of a cluster add theirs)."""
     root = home(data_dir)
     root.mkdir(parents=True, exist_ok=True)
     port_file = root / "http_port"
     port_file.unlink(missing_ok=True)
-    port = port or _free_port()
+    port = port or free_port()
+    command = [sys.executable, "-m", "tracker.clickhouse.embedded_server", str(root), str(port), str(port_file)]
+    if extra_config:
+        (root / "extra_config.xml").write_text(extra_config)
+        command.append(str(root / "extra_config.xml"))
     log_file = open(root / "server.log", "ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "tracker.clickhouse.embedded_server", str(root), str(port), str(port_file)],
+        command,
         stdin=subprocess.DEVNULL,
         stdout=log_file,
         stderr=subprocess.STDOUT,
@@ -114,7 +119,7 @@ def start(data_dir: Path, port: int = 0, timeout: float = START_TIMEOUT_S) -> Em
     raise TimeoutError(f"embedded ClickHouse did not answer within {timeout:.0f} s; see {root / 'server.log'}")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tracker.clickhouse.client import Target, connect, quote_identifier
+from tracker.clickhouse.client import Target
+from tracker.clickhouse.cluster import Runner
 from tracker.config import Settings
 
 log = logging.getLogger("tracker.migrate")
@@ -65,11 +66,14 @@ def migrate(
     directory: Path = MIGRATIONS_DIR,
     views_directory: Path = VIEWS_DIR,
     values: dict[str, int] | None = None,
+    runner: Runner | None = None,
 ) -> list[Migration]:
-    """Apply what is missing, then (re)create the views; returns the migrations applied by this call."""
-    connect(target, database=False).command(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(target.database)}")
-    client = connect(target)
-    client.command(
+    """Apply what is missing, then (re)create the views; returns the migrations applied by this call.
+    A runner for a cluster places every statement on it (tracker/clickhouse/cluster.py)."""
+    runner = runner or Runner(target)
+    runner.create_database()
+    client = runner.client
+    runner.run(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied_at DateTime DEFAULT now())"
         " ENGINE = MergeTree ORDER BY version"
     )
@@ -79,14 +83,19 @@ def migrate(
         if migration.version in done:
             continue
         for statement in migration.statements():
-            client.command(statement)
+            runner.run(statement)
         client.insert("schema_migrations", [[migration.version, migration.name]], column_names=["version", "name"])
         log.info("migration applied", extra={"version": migration.version, "migration": migration.name})
         applied.append(migration)
     if retention_days is not None:
-        set_retention(client, retention_days)
-    apply_views(client, views_directory, view_values() if values is None else values)
+        set_retention(runner, retention_days)
+    apply_views(runner, views_directory, view_values() if values is None else values)
     return applied
+
+
+def migrate_configured(settings: Settings, target: Target) -> list[Migration]:
+    """migrate() on what the settings describe: one server, or the nodes of TRACKER_CLUSTER."""
+    return migrate(target, settings.retention_days, runner=Runner.configured(settings, target))
 
 
 def view_values(settings: Settings | None = None) -> dict[str, int]:
@@ -114,15 +123,15 @@ def render_view(sql: str, values: dict[str, int]) -> str:
     return _PLACEHOLDER.sub(value, sql)
 
 
-def apply_views(client, directory: Path = VIEWS_DIR, values: dict[str, int] | None = None) -> None:
+def apply_views(runner: Runner, directory: Path = VIEWS_DIR, values: dict[str, int] | None = None) -> None:
     for path in view_files(directory):
         for statement in split_statements(render_view(path.read_text(), values or {})):
-            client.command(statement)
+            runner.run(statement)
 
 
-def set_retention(client, days: int) -> None:
+def set_retention(runner: Runner, days: int) -> None:
     # Old parts are dropped at merges; re-reading every existing part on each start would be costly.
-    client.command(
+    runner.run(
         "ALTER TABLE events MODIFY TTL toDateTime(ts) + toIntervalDay({days:UInt32})",
         parameters={"days": days},
         settings={"materialize_ttl_after_modify": 0},

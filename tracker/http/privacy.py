@@ -16,7 +16,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tracker.clickhouse.client import connect
+from tracker.clickhouse.cluster import Runner
 from tracker.errors import ApiError, FieldError
 from tracker.http.auth import authorize
 from tracker.queries import privacy
@@ -43,13 +43,14 @@ async def _handle(request: Request, kind: str) -> Response:
     tracker = request.app.state.tracker
 
     def work():
-        client = connect(tracker.target)
+        runner = Runner.configured(tracker.settings, tracker.target)
+        client = runner.client
         if kind == "visitor":
             person = privacy.by_visitor(site.site, _visitor_id(raw_id))
         else:
             person = privacy.by_customer(client, site.site, _customer_id(raw_id))
         if request.method == "DELETE":
-            deleted = privacy.delete(client, person)
+            deleted = privacy.delete(runner, person)
             # No ids in the log line: the log must not become a second copy of personal data.
             log.info("personal data deleted", extra={"site": site.site, "by": kind, "events": deleted})
             return {"status": "deleted", "deleted_events": deleted, "visitor_ids": [str(v) for v in person.visitor_ids]}

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tracker.clickhouse.cluster import Runner
+
 MATCH = "site = {site:String} AND (visitor_id IN {visitor_ids:Array(UInt64)} OR (customer_id != '' AND customer_id = {customer_id:String}))"
 VISITORS_OF_CUSTOMER = "SELECT DISTINCT visitor_id FROM events WHERE site = {site:String} AND customer_id = {customer_id:String}"
 
@@ -37,11 +39,11 @@ def export(client, person: Person) -> list[dict]:
     return list(result.named_results())
 
 
-def delete(client, person: Person) -> int:
+def delete(runner: Runner, person: Person) -> int:
     """Delete the person's events; returns how many there were. Deleted rows are invisible to every
-    query when this returns (lightweight DELETE, waited for) and gone from disk at the next merge."""
-    found = client.query(f"SELECT count() FROM events WHERE {MATCH}", parameters=person.parameters()).result_rows[0][0]
+    query when this returns (lightweight DELETE, waited for) and gone from disk at the next merge.
+    On a cluster the runner deletes from every shard's local table (a Distributed table cannot)."""
+    found = runner.client.query(f"SELECT count() FROM events WHERE {MATCH}", parameters=person.parameters()).result_rows[0][0]
     if found:
-        client.command(f"DELETE FROM events WHERE {MATCH}", parameters=person.parameters(),
-                       settings={"lightweight_deletes_sync": 2})
+        runner.run(f"DELETE FROM events WHERE {MATCH}", parameters=person.parameters(), settings={"lightweight_deletes_sync": 2})
     return found

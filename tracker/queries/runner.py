@@ -35,6 +35,11 @@ class QueryRunner:
             "readonly": 2,
             "max_execution_time": max_execution_s,
             "max_memory_usage": max_memory_bytes,
+            # On a cluster, IN/JOIN subqueries over the Distributed events table read each shard's
+            # local table: events are sharded by visitor and every such subquery joins per visitor,
+            # so each shard has all it needs (tests/test_cluster_queries.py compares with one server;
+            # the default, deny, refuses these queries). A single server has no Distributed table.
+            "distributed_product_mode": "local",
         }
         self._local = threading.local()
 
