@@ -25,6 +25,7 @@ from tracker.http.deadlines import BodyDeadlines
 from tracker.http.responses import EXCEPTION_HANDLERS, json_response
 from tracker.http.timing import TimingMiddleware
 from tracker.ingest.intake import Intake
+from tracker.ingest.keys import INGEST_KEYS
 from tracker.ingest.pipeline import Pipeline
 from tracker.ingest.ratelimit import RateLimiter
 from tracker.ingest.salts import DailySalts
@@ -121,6 +122,7 @@ async def start_tracker(settings: Settings) -> Tracker:
         settings, sites, pipeline, spool,
         ip_limiter=RateLimiter(settings.rate_limit_ip_per_s, settings.rate_limit_ip_burst),
         site_limiter=RateLimiter(settings.rate_limit_site_per_s, settings.rate_limit_site_burst),
+        ingest_keys=TokenCache(INGEST_KEYS), connect=lambda: connect(target),
     )
     tracker = Tracker(settings, target, spool, pipeline, intake, sites, embedded=embedded)
     tracker.sites.refresh(connect(target))

@@ -1,6 +1,7 @@
 """Who may send: the site check and the rate limits, as named steps with their reject reasons.
 
-    check_sites   each event's site exists and allows the request's Origin      reject: unknown_site / origin
+    check_sites   each event's site exists and allows the request's Origin, or   reject: unknown_site / origin / key
+                  is the site of the request's ingest key
     limit         token buckets per client IP and per site (ratelimit.py)       refuse: rate_limited
 """
 
@@ -22,19 +23,21 @@ if TYPE_CHECKING:
 UNKNOWN_SITE = "unknown site"
 
 
-async def site_verdict(sites: SiteCache, site_id: str, origin: str | None) -> str | None:
-    """None if `site_id` may send events from `origin`, else the reason it may not."""
+async def site_verdict(sites: SiteCache, site_id: str, origin: str | None, key_site: str | None = None) -> str | None:
+    """None if `site_id` may send events from `origin` (or with a key of `key_site`), else the reason it may not."""
     site = sites.get(site_id)
     if site is None:
         return UNKNOWN_SITE
+    if key_site is not None:
+        return None if key_site == site_id else "the ingest key is for another site"
     if not site.allows_origin(origin):
         return f"origin {origin[:200]} is not allowed to send events for this site"
     return None
 
 
-async def check_sites(sites: SiteCache, batch: Validated, origin: str | None) -> None:
+async def check_sites(sites: SiteCache, batch: Validated, origin: str | None, key_site: str | None = None) -> None:
     """Keep the events whose site may send; the others join `batch.rejected`. One lookup per distinct site."""
-    verdicts = {site: await site_verdict(sites, site, origin) for site in {e.site for e in batch.events}}
+    verdicts = {site: await site_verdict(sites, site, origin, key_site) for site in {e.site for e in batch.events}}
     if not any(verdicts.values()):
         return
     kept = []
