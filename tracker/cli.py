@@ -20,7 +20,7 @@ log = logging.getLogger("tracker.cli")
 
 IMPORT_HELP = """Import past events of one site from CSV or JSONL, straight into ClickHouse (docs/import.md).
 
-Rows hold the event fields of docs/events.md (`ts` is required; any age). In CSV, `props` and
+Rows hold the event fields of docs/events.md (`ts` is required; any age within TRACKER_RETENTION_DAYS). In CSV, `props` and
 `items` are JSON cells. Other column names: --map SRC=FIELD. Each row is validated as a live
 event; rejected rows are listed with their line numbers (in a file when there are more than 20).
 Running the same file again stores nothing twice (keep --batch-rows the same)."""
@@ -217,7 +217,8 @@ def import_command(settings: Settings, args) -> int:
             return 2
         total = count_lines(path) - (1 if fmt == "csv" else 0)
         with tqdm(total=total, unit=" rows", unit_scale=True, file=sys.stderr, disable=args.quiet, desc=path.name) as bar:
-            importer = Importer(client, args.site, DailySalts(settings.data_path / "salts"), spam, args.batch_rows, bar.update)
+            importer = Importer(client, args.site, DailySalts(settings.data_path / "salts"), spam, args.batch_rows,
+                                settings.retention_days, bar.update)
             return importer.run(path, fmt, mapping)
 
     report = _with_clickhouse(settings, work)

@@ -1,7 +1,8 @@
 """Import a file: each row validated as live ingest validates it, then the same pipeline and row
 encoding (tracker/ingest/pipeline.py, tracker/events.py), inserted straight into ClickHouse in large batches.
 
-Any age: the backfill horizon is for live clients whose clocks we correct; an import states its
+Any age within the retention (TRACKER_RETENTION_DAYS; ClickHouse's TTL would delete older rows at
+once): the backfill horizon is for live clients whose clocks we correct, an import states its
 times. A row needs its `ts`: a past event without a time would be stored as happening now.
 
 Re-runs are idempotent. The file is cut into chunks of fixed line ranges; each chunk's insert
@@ -30,7 +31,7 @@ from tracker.flusher import insert_rows
 from tracker.imports.rows import Row, read_rows
 from tracker.ingest.event import Event
 from tracker.ingest.intake import dedupe_keys
-from tracker.ingest.payload import Clock, parse_event
+from tracker.ingest.payload import Clock, parse_event, parse_timestamp_ms
 from tracker.ingest.pipeline import Pipeline
 from tracker.ingest.salts import DailySalts
 from tracker.ingest.steps import RequestInfo
@@ -59,8 +60,9 @@ def file_digest(path: Path) -> str:
 
 class Importer:
     def __init__(self, client, site: str, salts: DailySalts, spam_referrers: frozenset[str], batch_rows: int,
-                 progress: Callable[[int], None] = lambda n: None) -> None:
+                 retention_days: int, progress: Callable[[int], None] = lambda n: None) -> None:
         self.client = client
+        self.retention_days = retention_days
         self.site = site
         self.batch_rows = batch_rows
         self.progress = progress
@@ -72,7 +74,8 @@ class Importer:
     def run(self, path: Path, fmt: str, mapping: dict[str, str]) -> Report:
         digest = file_digest(path)
         now_ms = int(time.time() * 1000)
-        clock = Clock(now_ms, horizon_ms=now_ms)  # any age, back to the epoch
+        clock = Clock(now_ms, horizon_ms=now_ms)  # any age for the validator; the retention is checked before
+        self.oldest_ms = now_ms - self.retention_days * 86_400_000
         request = RequestInfo("", "", now_ms, key_site=self.site)
         run_id = hashlib.sha256(f"{digest}\x00{self.site}\x00{sorted(mapping.items())}".encode()).hexdigest()[:32]
         report = Report()
@@ -109,8 +112,11 @@ class Importer:
         errors = []
         if raw.get("site", self.site) != self.site:
             errors.append(FieldError("site", f"is not the site being imported ({self.site})"))
-        if raw.get("ts") is None:
+        ts = raw.get("ts")
+        if ts is None:
             errors.append(FieldError("ts", "is required in an import (milliseconds since the epoch or ISO-8601)"))
+        elif (ts_ms := parse_timestamp_ms(ts)) is not None and ts_ms < self.oldest_ms:
+            errors.append(FieldError("ts", f"is older than the retention of {self.retention_days} days (TRACKER_RETENTION_DAYS)"))
         if "event_id" not in raw:
             raw["event_id"] = str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{digest}:{row.line}"))
         parsed = parse_event(raw, clock, default_site=self.site)
