@@ -221,7 +221,12 @@ def import_command(settings: Settings, args) -> int:
                                 settings.retention_days, bar.update)
             return importer.run(path, fmt, mapping)
 
-    report = _with_clickhouse(settings, work)
+    try:
+        report = _with_clickhouse(settings, work)
+    except Exception as exc:  # noqa: BLE001 - ClickHouse failed past the retries: say how to go on
+        print(f"error: the import stopped: {str(exc)[:500]}\nrun the same command again: "
+              "the batches already stored are skipped", file=sys.stderr)
+        return 1
     if isinstance(report, int):
         return report
     dropped = ", ".join(f"{n} {reason}" for reason, n in sorted(report.dropped.items())) or "none"

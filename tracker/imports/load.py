@@ -18,6 +18,7 @@ An imported row is treated as a shop backend's event (tracker/ingest/keys.py): `
 from __future__ import annotations
 
 import hashlib
+import logging
 import tempfile
 import time
 import uuid
@@ -42,6 +43,10 @@ from tracker.ingest.steps import RequestInfo
 # Event ids of rows without one: uuid5 in this namespace of "<file sha256>:<line>".
 EVENT_ID_NAMESPACE = uuid.UUID("5f0c3c52-6d1e-4c57-9d0f-2a8f3f6b1e11")
 VALIDATE_ROWS = 1000  # rows validated (and the progress bar moved) at a time
+# A busy ClickHouse may time out on a large insert; the token makes a retry safe, so retry a few times.
+INSERT_ATTEMPTS = 4
+
+log = logging.getLogger("tracker.import")
 
 
 @dataclass
@@ -169,7 +174,16 @@ class Importer:
         for reason, n in outcome.dropped.items():
             report.dropped[reason] = report.dropped.get(reason, 0) + n
         if outcome.lines:
-            insert_rows(self.client, b"".join(outcome.lines), token)
+            data = b"".join(outcome.lines)
+            for attempt in range(1, INSERT_ATTEMPTS + 1):
+                try:
+                    insert_rows(self.client, data, token)
+                    break
+                except Exception as exc:  # noqa: BLE001 - any failure: the same insert again, or give up
+                    if attempt == INSERT_ATTEMPTS:
+                        raise
+                    log.warning("insert failed, retrying", extra={"attempt": attempt, "cause": str(exc)[:300]})
+                    time.sleep(2 ** attempt)
             report.inserts += 1
         self.pipeline.recent.remember_keys(outcome.keys)
         report.imported += len(outcome.lines)
