@@ -25,7 +25,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_http(url: str, timeout: float = 60.0) -> None:
+def wait_http(url: str, timeout: float = 300.0) -> None:  # a loaded 2-core machine can take minutes to start workers
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

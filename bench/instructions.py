@@ -99,8 +99,8 @@ def traced(tmp: Path, clickhouse_url: str, requests: int, batch: int) -> int:
 
 def main() -> int:
     if sys.argv[1:2] == ["--serve"]:
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="metrics-", dir=sys.argv[2])  # as with 2 workers
         Path(sys.argv[2]).mkdir(parents=True, exist_ok=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="metrics-", dir=sys.argv[2])  # as with 2 workers
         asyncio.run(serve(Path(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

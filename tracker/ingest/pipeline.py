@@ -75,7 +75,9 @@ class Pipeline:
                 dropped: dict[str, int]) -> tuple[list[bytes], list[int]]:
         """The stored rows of one shopper's events (referrer and visitor id steps), and their kept keys."""
         received = request.received_at_ms / 1000  # JSON input formats read DateTime64 from seconds with a fraction
-        anonymous: dict[str, int] = {}  # site -> the visitor id of this request's IP and user agent
+        # (site, shop's visitor id or "" for this request's IP and user agent) -> visitor id: the
+        # events of one request mostly come from one browser, so one hash serves them all.
+        visitors: dict[tuple[str, str], int] = {}
         lines, kept_keys = [], []
         page_of, visitor_id = self.page, self.visitor_id
         for event, key in zip(events, keys):
@@ -84,12 +86,10 @@ class Pipeline:
                 dropped["referrer_spam"] = dropped.get("referrer_spam", 0) + 1
                 continue
             site = event.site
-            if event.visitor:
-                visitor = visitor_id(site, event.visitor, request)
-            else:
-                visitor = anonymous.get(site)
-                if visitor is None:
-                    visitor = anonymous[site] = visitor_id(site, "", request)
+            who = (site, event.visitor)
+            visitor = visitors.get(who)
+            if visitor is None:
+                visitor = visitors[who] = visitor_id(site, event.visitor, request)
             items = event.items
             lines.append(encode_row(
                 (site, event.ts / 1000, received, event.event_id, event.name, visitor, event.session, event.customer_id)
