@@ -4,12 +4,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip -q --disable-pip-version-check
 
-.PHONY: run test install install-test lint clean snippet chromium bench chaos wrk
+.PHONY: run test install install-test lint clean snippet chromium prometheus bench chaos wrk
 
 run: install ## set up and serve the tracker on http://127.0.0.1:8000 with an embedded ClickHouse
 	$(PY) -m tracker serve
 
-test: install-test snippet chromium ## set up and run the test suite
+test: install-test snippet chromium prometheus ## set up and run the test suite
 	$(PY) -m pytest
 
 # The tag is built from js-snippet/src with pinned npm packages (package-lock.json) and the result,
@@ -32,6 +32,10 @@ chaos: install-test ## long failure drills: ClickHouse outage, kill -9, resends;
 # The load generator for make bench: Debian's wrk.
 wrk:
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
+
+# tests/deploy run Debian's Prometheus against a test tracker, and its promtool on deploy/prometheus.
+prometheus:
+	command -v prometheus >/dev/null && command -v promtool >/dev/null || (apt-get update && apt-get install -y prometheus)
 
 # The browser tests drive Debian's chromium through Playwright (no browser download).
 chromium:

@@ -3,8 +3,11 @@
 1. ClickHouse stopped for --outage seconds while clients keep sending.
 2. The tracker killed with SIGKILL mid-load, then restarted.
 3. A client resending batches it already sent (same event_ids).
+4. ClickHouse hung (SIGSTOP, then SIGCONT) for --hang seconds under load, with 1 and with 2
+   workers (bench/hang.py): ingest must answer 202 in under 1 s throughout, /readyz must turn
+   not ready, the query API must answer 503 clickhouse_unavailable within its deadline.
 After each: every event acknowledged with 202 must be in ClickHouse exactly once.
-The short versions of these drills run in `make test` (tests/test_durability.py).
+The short versions of these drills run in `make test` (tests/test_durability.py, tests/test_hung_clickhouse.py).
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import harness  # noqa: E402
+from bench.hang import HangResult, run_hang_drill  # noqa: E402
 from tracker.clickhouse import embedded  # noqa: E402
 from tracker.clickhouse.client import Target, connect  # noqa: E402
+from tracker.tokens import create_token  # noqa: E402
 
 UA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
@@ -84,7 +89,18 @@ def verify(ch, acknowledged: list[str], timeout: float = 180) -> dict:
             "duplicated": sum(1 for c in counts.values() if c > 1)}
 
 
-def finish(name: str, load: Load, ch, **extra) -> tuple:
+class Acknowledged:
+    """What finish() needs of a load that has already stopped (the hang drill's)."""
+
+    def __init__(self, acknowledged: list[str], statuses: dict) -> None:
+        self.acknowledged = acknowledged
+        self.statuses = statuses
+
+    def stop(self) -> None:
+        pass
+
+
+def finish(name: str, load: Load | Acknowledged, ch, **extra) -> tuple:
     """Stop the load, wait until every acknowledged event is stored (or time runs out), then clear the table."""
     load.stop()
     started = time.monotonic()
@@ -97,8 +113,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--outage", type=float, default=60.0, help="seconds ClickHouse stays down")
     parser.add_argument("--load", type=float, default=20.0, help="seconds of load before and after each fault")
+    parser.add_argument("--hang", type=float, default=60.0, help="seconds ClickHouse stays hung (SIGSTOP)")
     args = parser.parse_args()
     rows = []
+    hangs: list[tuple[int, HangResult]] = []
     with tempfile.TemporaryDirectory(prefix="funnelhouse-chaos-") as tmp:
         tmp = Path(tmp)
         port = harness.free_port()
@@ -138,6 +156,19 @@ def main() -> int:
             with httpx.Client(headers={"user-agent": UA}) as http:
                 duplicates = sum(http.post(tracker.url + "/api/event", json=b).json()["dropped"].get("duplicate", 0) for b in load.sent_batches)
             rows.append(finish("resend of every batch", load, ch, resends_dropped=duplicates))
+            tracker.stop()
+
+            # 4. ClickHouse hangs
+            _, token = create_token(ch, "demo")
+            for workers in (1, 2):
+                say(f"drill 4: ClickHouse hung (SIGSTOP) for {args.hang:g} s under load, {workers} worker(s)")
+                tracker = harness.start_tracker(tmp / f"tracker-hang-{workers}", url, workers, tmp / "tracker.log")
+                result = run_hang_drill(tracker.url, clickhouse.process.pid, "demo", token, args.hang,
+                                        before_s=args.load, after_s=args.load)
+                hangs.append((workers, result))
+                print(result.summary(), flush=True)
+                rows.append(finish(f"hang, {workers} worker(s)", Acknowledged(result.acknowledged, result.answers), ch))
+                tracker.stop()
         finally:
             tracker.stop()
             clickhouse.stop()
@@ -149,7 +180,26 @@ def main() -> int:
               + (f"  resends dropped: {r['resends_dropped']}" if "resends_dropped" in r else ""))
         failed |= r["missing"] > 0 or r["duplicated"] > 0
     print("\nFAIL: acknowledged events lost or duplicated" if failed else "\nPASS: every acknowledged event stored exactly once")
-    return 1 if failed else 0
+    slow = hang_failures(hangs, args.hang)
+    for problem in slow:
+        print(f"FAIL: {problem}")
+    return 1 if failed or slow else 0
+
+
+def hang_failures(hangs: list[tuple[int, HangResult]], hang_s: float) -> list[str]:
+    """What the hang drills got wrong: answers other than 202, slow answers, no 503 where one is due."""
+    problems = []
+    for workers, r in hangs:
+        name = f"hang with {workers} worker(s)"
+        if set(r.answers) != {202}:
+            problems.append(f"{name}: ingest answers {r.answers}")
+        if max(r.max_ingest_during_hang_s, r.max_ingest_after_hang_s) >= 1.0:
+            problems.append(f"{name}: an ingest answer took {max(r.max_ingest_during_hang_s, r.max_ingest_after_hang_s):.2f} s")
+        if r.not_ready_after_s is None:
+            problems.append(f"{name}: /readyz never said not ready")
+        if any((q.status, q.code) != (503, "clickhouse_unavailable") for q in r.queries):
+            problems.append(f"{name}: query API answered {[(q.status, q.code) for q in r.queries]}")
+    return problems
 
 
 def say(message: str) -> None:

@@ -97,7 +97,7 @@ def start_bare(workers: int) -> Server:
     return server
 
 
-def start_tracker(data_dir: Path, clickhouse_url: str, workers: int, log_path: Path) -> Server:
+def start_tracker(data_dir: Path, clickhouse_url: str, workers: int, log_path: Path, extra_env: dict[str, str] | None = None) -> Server:
     port = free_port()
     env = {
         **os.environ,
@@ -109,6 +109,7 @@ def start_tracker(data_dir: Path, clickhouse_url: str, workers: int, log_path: P
         "TRACKER_RATE_LIMIT_IP_PER_S": "0",
         "TRACKER_RATE_LIMIT_SITE_PER_S": "0",
         "TRACKER_LOG_LEVEL": "warning",
+        **(extra_env or {}),
     }
     with open(log_path, "ab") as log:
         process = subprocess.Popen([sys.executable, "-m", "tracker", "serve"], env=env, stdout=log, stderr=log, cwd=ROOT)

@@ -61,6 +61,13 @@ def answers(client, now_ms: int) -> dict:
         "recovered carts": ("/carts/recovered", {"idle": "1h", "limit": 500}),
         "daily stats": ("/stats", {"interval": "day"}),
         "weekly stats": ("/stats", {"interval": "week"}),
+        # channels, sales cycle and segments
+        "channels": ("/channels", {}),
+        "channels first touch": ("/channels", {"attribution": "first", "lookback": "7d", "by": "medium"}),
+        "sales cycle": ("/sales-cycle", {"attribution": "first"}),
+        "sales cycle from view_item": ("/sales-cycle", {"from_event": "view_item", "filter": "source!=direct"}),
+        "filtered stats": ("/stats", {"filter": ["source!=direct", "device==desktop"]}),
+        "filtered funnel": ("/funnel", {"window": "1h", "unit": "session", "filter": "source==google|newsletter"}),
     }
     out = {}
     for label, (path, params) in requests.items():
@@ -102,6 +109,8 @@ def test_funnel_carts_and_stats_on_two_shards_equal_one_server(shards, make_sett
                      for s in range(2)]
 
     assert expected["abandoned carts"]["totals"]["carts"] > 5 and expected["funnel by session"]["steps"][4]["count"] > 0
+    assert expected["channels first touch"]["totals"]["orders"] > 0 and expected["sales cycle"]["totals"]["orders"] > 0
+    assert 0 < expected["filtered stats"]["totals"]["sessions"] < expected["daily stats"]["totals"]["sessions"]
     for label in expected:
         assert found[label] == expected[label], label
     assert sum(rows for rows, _ in per_shard) == len(bodies)

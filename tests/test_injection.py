@@ -42,3 +42,20 @@ def test_tokens_never_reach_the_logs(client, ch, tracker_logs):
     client.get("/api/v1/sites/demo/stats", params={"from": "not a date"}, headers={"authorization": f"Bearer {token}"})
     text = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in tracker_logs)
     assert token not in text and "fh_guess_" not in text
+
+
+def test_filter_values_are_plain_values(client, ch):
+    """A well-formed `filter` whose value or property name is hostile selects nothing; it never
+    widens the answer or touches the table."""
+    client.post("/api/event", json=[{"site": "demo", "name": "page_view"}, {"site": "demo", "name": "purchase"}])
+    assert wait_for(lambda: count_rows(ch), 2) == 2
+    _, token = create_token(ch, "demo")
+    headers = {"authorization": f"Bearer {token}"}
+    for value in HOSTILE:
+        for flt in (f"source=={value}", f"path=={value}", f"props.note=={value}"):
+            r = client.get("/api/v1/sites/demo/stats", params={"filter": flt}, headers=headers)
+            assert r.status_code == 200 and r.json()["totals"]["sessions"] == 0, (flt, r.text)
+            r = client.get("/api/v1/sites/demo/channels", params={"filter": flt}, headers=headers)
+            assert r.status_code == 200 and r.json()["totals"]["orders"] == 0, (flt, r.text)
+    assert client.get("/api/v1/sites/demo/stats", params={"filter": "source!=" + HOSTILE[0]}, headers=headers).json()["totals"]["sessions"] == 1
+    assert count_rows(ch) == 2

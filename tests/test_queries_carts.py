@@ -144,3 +144,52 @@ def test_range_selects_by_last_activity_and_reads_earlier_events(db):
     carts = run_carts(db.runner, query(range=later))["carts"]
     # only visitor 1's cart was last active in the range, with the item added before it
     assert [(c["visitor_id"], c["item_count"], c["value"]) for c in carts] == [("1", 2, 11.0)]
+
+
+def _notice(db, visitor: int, delivered_at, webhook: str = "wh1", delivered: bool = True) -> None:
+    """A webhook notice of visitor's cart (started at T0), delivered (or failed) at delivered_at."""
+    from tracker.webhooks import outbox
+
+    notice = outbox.Notice(webhook, f"key-{visitor}", "shop", visitor, T0, b"{}")
+    outbox.add_notice(db.ch, notice, delivered_at - timedelta(minutes=1))
+    due = outbox.Due(notice, delivered_at - timedelta(minutes=1), 1)
+    assert outbox.claim(db.ch, due, "sender", delivered_at, delivered_at)
+    if delivered:
+        outbox.record_delivered(db.ch, due, delivered_at, 200)
+    else:
+        outbox.record_failed(db.ch, due, delivered_at, delivered_at + timedelta(minutes=5), 500, "down")
+
+
+def test_recovered_after_a_webhook_notice(db):
+    cart = lambda v, price, currency: event("add_to_cart", at(0), v, items=[("A", price, 1)], currency=currency)  # noqa: E731
+    buy = lambda v, s, value, currency: event("purchase", at(s), v, transaction_id=f"o{v}", value=value, currency=currency)  # noqa: E731
+    insert(db.ch, [
+        cart(1, 30, "EUR"), buy(1, 2 * HOUR, 30, "EUR"),  # notified at 1h01m, bought at 2h: after notice
+        cart(2, 20, "USD"), buy(2, 3 * HOUR, 22, "USD"),  # notified, bought for 22 USD (with shipping): after notice
+        cart(3, 50, "EUR"), buy(3, 2 * HOUR, 50, "EUR"),  # no webhook: recovered, not after a notice
+        cart(4, 40, "EUR"), buy(4, 2 * HOUR, 40, "EUR"),  # the delivery failed: no notice went out
+        cart(5, 10, "EUR"), buy(5, 2 * HOUR, 10, "EUR"),  # delivered only after the purchase
+        cart(6, 70, "EUR"), buy(6, 2 * HOUR, 70, "EUR"),  # two webhooks delivered: counted once, the first time
+    ])
+    _notice(db, 1, at(HOUR + 60))
+    _notice(db, 2, at(HOUR + 60))
+    _notice(db, 4, at(HOUR + 60), delivered=False)
+    _notice(db, 5, at(2 * HOUR + 60))
+    _notice(db, 6, at(HOUR + 120), webhook="wh2")
+    _notice(db, 6, at(HOUR + 60))
+    result = run_carts(db.runner, query(kind="recovered"))
+    found = {c["visitor_id"]: (c["notified_at"], c["after_notice"]) for c in result["carts"]}
+    iso = lambda s: at(s).isoformat(timespec="milliseconds")  # noqa: E731
+    assert found == {
+        "1": (iso(HOUR + 60), True), "2": (iso(HOUR + 60), True), "3": (None, False), "4": (None, False),
+        "5": (iso(2 * HOUR + 60), False), "6": (iso(HOUR + 60), True),
+    }
+    assert result["totals"] == {
+        "carts": 6,
+        "value": [{"currency": "EUR", "value": 200.0}, {"currency": "USD", "value": 20.0}],
+        "after_notice": {"carts": 3, "revenue": [{"currency": "EUR", "value": 100.0}, {"currency": "USD", "value": 22.0}]},
+    }
+    # the same totals on a later page, and none of this in the abandoned list's answer
+    page = run_carts(db.runner, query(kind="recovered", limit=2))
+    assert run_carts(db.runner, query(kind="recovered", limit=2, cursor=decode_cursor(page["next_cursor"])))["totals"] == result["totals"]
+    assert "after_notice" not in run_carts(db.runner, query())["totals"]

@@ -4,7 +4,8 @@ import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
 
 from tests.query_support import db  # noqa: F401 - db is a fixture
-from tracker.queries.errors import QueryLimit, QueryUnavailable
+from tracker.clickhouse.threads import ClickHouseUnavailable
+from tracker.queries.errors import QueryLimit
 from tracker.queries.runner import QueryRunner
 
 
@@ -27,7 +28,7 @@ def test_time_limit_becomes_query_limit(db):
         slow.run("SELECT sum(sleepEachRow(0.1)) FROM numbers(10) SETTINGS max_block_size = 1", {})
 
 
-def test_unreachable_clickhouse_is_query_unavailable(db):
+def test_unreachable_clickhouse_is_clickhouse_unavailable(db):
     from dataclasses import replace
     import socket
 
@@ -35,5 +36,5 @@ def test_unreachable_clickhouse_is_query_unavailable(db):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     runner = QueryRunner(replace(db.runner.target, port=port), 5, 1 << 30)
-    with pytest.raises(QueryUnavailable):
+    with pytest.raises(ClickHouseUnavailable):
         runner.run("SELECT 1", {})

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from typing import Callable, TypeVar
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -13,9 +14,10 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from tracker import log as tracker_log
-from tracker.clickhouse.client import Target, connect, resolve
+from tracker.clickhouse.client import Target, connect, ping, resolve
 from tracker.clickhouse.embedded import EmbeddedServer
 from tracker.clickhouse.migrate import migrate_configured
+from tracker.clickhouse.threads import ClickHouseThreads, ClickHouseUnavailable
 from tracker.config import Settings
 from tracker.dedupe import RecentIds
 from tracker.flusher import Flusher
@@ -29,16 +31,26 @@ from tracker.ingest.keys import INGEST_KEYS
 from tracker.ingest.pipeline import Pipeline
 from tracker.ingest.ratelimit import RateLimiter
 from tracker.ingest.salts import DailySalts
-from tracker.sites import Site, SiteCache, add_site, get_site
+from tracker.sites import Site, SiteCache, SitesUnavailable, add_site, get_site, list_sites
 from tracker.queries.runner import QueryRunner
 from tracker.spool import Spool
 from tracker.tally import TALLY
 from tracker.tokens import TokenCache
+from tracker.webhooks.sender import WebhookSender
 
 log = logging.getLogger("tracker.app")
+T = TypeVar("T")
 
 DEMO_SITE = Site("demo", "Demo shop")
 DEDUPE_SYNC_S = 0.2  # how soon one worker learns the event_ids another acknowledged
+
+# The small calls requests may wait on (site and token lists, the readiness ping) have a pool of
+# their own, apart from the query API's long queries and the flusher's inserts, and short timeouts:
+# with ClickHouse hung they give up within CONTROL_DEADLINE_S instead of the default minute.
+CONTROL_THREADS = 4
+CONTROL_READ_TIMEOUT_S = 2
+CONTROL_DEADLINE_S = 3.0
+PING_TIMEOUT_S = 1.0
 
 
 @dataclass
@@ -49,14 +61,39 @@ class Tracker:
     target: Target
     spool: Spool
     pipeline: Pipeline
-    intake: Intake
-    sites: SiteCache
+    ip_limiter: RateLimiter
+    site_limiter: RateLimiter
+    control: ClickHouseThreads = field(init=False)
+    sites: SiteCache = field(init=False)
+    intake: Intake = field(init=False)
+    ingest_keys: TokenCache = field(default_factory=lambda: TokenCache(INGEST_KEYS))  # shop backends' keys
     flusher: Flusher | None = None
+    webhooks: WebhookSender | None = None
     embedded: EmbeddedServer | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
     tokens: TokenCache = field(default_factory=TokenCache)  # query API tokens, loaded on first use
     body_deadlines: BodyDeadlines = field(default_factory=BodyDeadlines)
     _queries: QueryRunner | None = None
+    _ping: asyncio.Future | None = None
+
+    def __post_init__(self) -> None:
+        self.control = ClickHouseThreads(
+            "clickhouse-control", CONTROL_THREADS, lambda: connect(self.target, read_timeout_s=CONTROL_READ_TIMEOUT_S)
+        )
+        self.sites = SiteCache(self._load_sites)
+        self.intake = Intake(self.settings, self.sites, self.pipeline, self.spool, self.ip_limiter, self.site_limiter,
+                             self.ingest_keys, self._look_up_key)
+
+    async def _look_up_key(self, key: str) -> str | None:
+        """An ingest key this worker does not know (or a stale list): reloaded on the control threads."""
+        return await self.run_control(lambda: self.ingest_keys.site_of(key, self.control.client))
+
+    async def run_control(self, work: Callable[[], T]) -> T:
+        """A small call requests wait on, on the control threads; ClickHouseUnavailable past CONTROL_DEADLINE_S."""
+        return await self.control.run(work, CONTROL_DEADLINE_S)
+
+    async def _load_sites(self) -> list[Site]:
+        return await self.run_control(lambda: list_sites(self.control.client()))
 
     @property
     def queries(self) -> QueryRunner:
@@ -66,14 +103,22 @@ class Tracker:
             self._queries = QueryRunner(self.target, s.query_max_execution_s, s.query_max_memory_bytes)
         return self._queries
 
-    async def clickhouse_reachable(self) -> bool:
-        def ping() -> bool:
-            try:
-                return bool(connect(self.target).ping())
-            except Exception:  # noqa: BLE001 - unreachable is the answer, not an error
-                return False
+    def close_threads(self) -> None:
+        self.control.close()
+        if self._queries is not None:
+            self._queries.close()
 
-        return await asyncio.to_thread(ping)
+    async def clickhouse_reachable(self) -> bool:
+        # Readiness probes arriving together share one ping.
+        if self._ping is None or self._ping.done():
+            self._ping = asyncio.ensure_future(self._ping_once())
+        return await asyncio.shield(self._ping)
+
+    async def _ping_once(self) -> bool:
+        try:
+            return await self.control.run(lambda: ping(self.target, PING_TIMEOUT_S), PING_TIMEOUT_S + 0.5)
+        except ClickHouseUnavailable:  # unreachable is the answer, not an error
+            return False
 
     async def share_event_ids_forever(self) -> None:
         # In the event loop, not a thread: the handlers read the same ids.
@@ -88,9 +133,9 @@ class Tracker:
         while True:
             await asyncio.sleep(self.settings.sites_refresh_s)
             try:
-                await asyncio.to_thread(self.sites.refresh, connect(self.target))
-            except Exception as exc:  # noqa: BLE001 - keep serving with the last known list
-                log.warning("site list refresh failed", extra={"cause": str(exc)[:300]})
+                await self.sites.refresh()
+            except SitesUnavailable:
+                pass  # logged by the reload; the last known list stays in use
 
 
 def prepare_database(settings: Settings, target: Target) -> None:
@@ -103,9 +148,16 @@ def prepare_database(settings: Settings, target: Target) -> None:
             add_site(client, DEMO_SITE)
 
 
-async def start_tracker(settings: Settings) -> Tracker:
+def open_database(settings: Settings) -> tuple[Target, EmbeddedServer | None]:
     target, embedded = resolve(settings)
     prepare_database(settings, target)
+    return target, embedded
+
+
+async def start_tracker(settings: Settings) -> Tracker:
+    # In a thread like every ClickHouse call, although no request is served yet: a worker that
+    # restarts while ClickHouse hangs must not freeze its event loop.
+    target, embedded = await asyncio.to_thread(open_database, settings)
     spool = Spool(
         settings.spool_path,
         max_bytes=settings.spool_max_bytes,
@@ -117,18 +169,18 @@ async def start_tracker(settings: Settings) -> Tracker:
     recent = RecentIds(settings.spool_path, spool.slot, settings.dedupe_horizon_h * 3600, settings.dedupe_max_ids)
     recent.load()
     pipeline = Pipeline(DailySalts(settings.data_path / "salts"), recent, spam)
-    sites = SiteCache()
-    intake = Intake(
-        settings, sites, pipeline, spool,
+    tracker = Tracker(
+        settings, target, spool, pipeline,
         ip_limiter=RateLimiter(settings.rate_limit_ip_per_s, settings.rate_limit_ip_burst),
         site_limiter=RateLimiter(settings.rate_limit_site_per_s, settings.rate_limit_site_burst),
-        ingest_keys=TokenCache(INGEST_KEYS), connect=lambda: connect(target),
+        embedded=embedded,
     )
-    tracker = Tracker(settings, target, spool, pipeline, intake, sites, embedded=embedded)
-    tracker.sites.refresh(connect(target))
+    await tracker.sites.refresh()
     spool.start()
     tracker.flusher = Flusher(spool, target, settings.flush_interval_s)
     tracker.flusher.start()
+    tracker.webhooks = WebhookSender(settings, target)
+    tracker.webhooks.start()
     tracker.tasks.append(asyncio.create_task(tracker.refresh_sites_forever(), name="sites-refresh"))
     tracker.tasks.append(asyncio.create_task(tracker.share_event_ids_forever(), name="dedupe-sync"))
     tracker.tasks.append(asyncio.create_task(tracker.body_deadlines.sweep_forever(), name="body-deadlines"))
@@ -144,11 +196,13 @@ async def start_tracker(settings: Settings) -> Tracker:
 async def stop_tracker(tracker: Tracker) -> None:
     for task in tracker.tasks:
         task.cancel()
+    await tracker.webhooks.stop()
     TALLY.apply()
     await tracker.spool.close()
     tracker.pipeline.recent.sync()  # write the last acknowledged ids for the next start
     await tracker.flusher.stop(tracker.settings.shutdown_flush_deadline_s)
     tracker.spool.release()
+    tracker.close_threads()
     if tracker.embedded:
         tracker.embedded.stop()
     log.info("tracker stopped")

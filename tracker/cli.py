@@ -1,5 +1,5 @@
 """Command line: python -m tracker serve | migrate | site add/list | token create/list/revoke |
-key create/list/revoke | import | events | settings | version."""
+key create/list/revoke | webhook add/list/remove | import | events | settings | version."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ Rows hold the event fields of docs/events.md (`ts` is required; any age within T
 event; rejected rows are listed with their line numbers (in a file when there are more than 20).
 Running the same file again stores nothing twice (keep --batch-rows the same)."""
 MAX_REJECTS_SHOWN = 20
+IMPORT_TIMEOUT_S = 300
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,6 +66,17 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--rejects", metavar="FILE", help="where to write rejected rows when there are many (default: FILE.rejects.txt)")
     load.add_argument("--batch-rows", type=int, default=100_000, help="rows per ClickHouse insert (default 100000)")
     load.add_argument("--quiet", action="store_true", help="no progress bar")
+    webhook = commands.add_parser("webhook", help="manage the webhooks that announce abandoned carts (docs/webhooks.md)")
+    webhook_commands = webhook.add_subparsers(dest="webhook_command", required=True, metavar="WEBHOOK_COMMAND")
+    webhook_add = webhook_commands.add_parser("add", help="POST each newly abandoned cart of SITE to URL; prints the signing secret (only this once)")
+    webhook_add.add_argument("site", help="the site whose carts are announced")
+    webhook_add.add_argument("url", help="the receiver, http:// or https://")
+    webhook_add.add_argument("--idle", default=None, help="how long a cart sits idle before it is announced, e.g. 30m or 2h "
+                             "(default: TRACKER_ABANDONED_IDLE_MINUTES)")
+    webhook_list = webhook_commands.add_parser("list", help="list webhooks (ids and URLs, not secrets)")
+    webhook_list.add_argument("--site", default=None)
+    webhook_remove = webhook_commands.add_parser("remove", help="stop announcing carts to a webhook, by its id")
+    webhook_remove.add_argument("webhook_id")
     events = commands.add_parser("events", help="show the newest stored events of a site")
     events.add_argument("--site", default="demo")
     events.add_argument("--limit", type=int, default=20)
@@ -77,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     tracker_log.setup(settings.log_level)
     handler = {
         "serve": serve, "migrate": migrate_command, "site": site_command, "token": token_command, "key": token_command,
-        "import": import_command, "events": events_command,
+        "webhook": webhook_command, "import": import_command, "events": events_command,
         "settings": settings_command, "version": version_command,
     }[args.command]
     return handler(settings, args) or 0
@@ -137,7 +149,7 @@ def site_command(settings: Settings, args) -> int:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
             add_site(client, site)
-            print(f"site {site.site} saved; running trackers pick it up within {settings.sites_refresh_s:g} s")
+            print(f"site {site.site} saved; running trackers accept its events at once")
             print(f'snippet: <script defer src="http://{settings.host}:{settings.port}/js/t.js" data-site="{site.site}"></script>')
             return 0
         for s in list_sites(client):
@@ -211,7 +223,9 @@ def import_command(settings: Settings, args) -> int:
 
     def work(target):
         prepare_database(settings, target)
-        client = connect(target)
+        # A busy ClickHouse may stop reading a 30 MB insert for a while (it writes parts meanwhile);
+        # urllib3 waits that long only as long as the connect timeout allows.
+        client = connect(target, connect_timeout_s=IMPORT_TIMEOUT_S, read_timeout_s=IMPORT_TIMEOUT_S)
         if get_site(client, args.site) is None:
             print(f"error: there is no site {args.site!r} (add it with: python -m tracker site add {args.site})", file=sys.stderr)
             return 2
@@ -240,6 +254,45 @@ def import_command(settings: Settings, args) -> int:
         rejects.write_text("".join(f"{line}\n" for line in lines))
         print(f"  ... all {len(lines)} rejected rows with their reasons are in {rejects}", file=sys.stderr)
     return 1 if report.rejected else 0
+
+
+def webhook_command(settings: Settings, args) -> int:
+    from tracker.app import prepare_database
+    from tracker.queries.carts import MAX_IDLE_S, MIN_IDLE_S
+    from tracker.queries.durations import format_duration, parse_duration
+    from tracker.sites import get_site
+    from tracker.webhooks.registry import add_webhook, list_webhooks, remove_webhook
+
+    def work(target):
+        prepare_database(settings, target)
+        client = connect(target)
+        if args.webhook_command == "add":
+            if get_site(client, args.site) is None:
+                print(f"error: there is no site {args.site!r} (add it with: python -m tracker site add {args.site})", file=sys.stderr)
+                return 2
+            try:
+                idle_s = parse_duration(args.idle) if args.idle else settings.abandoned_idle_minutes * 60
+                if not MIN_IDLE_S <= idle_s <= MAX_IDLE_S:
+                    raise ValueError(f"--idle must be from {format_duration(MIN_IDLE_S)} to {format_duration(MAX_IDLE_S)}")
+                hook = add_webhook(client, args.site, args.url, idle_s)
+            except ValueError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            print(hook.secret)
+            print(f"webhook {hook.webhook_id}: carts of {hook.site} idle for {format_duration(idle_s)} are POSTed to {hook.url}, "
+                  f"signed with the secret above (shown only now: store it with the receiver; docs/webhooks.md)", file=sys.stderr)
+            return 0
+        if args.webhook_command == "remove":
+            if not remove_webhook(client, args.webhook_id):
+                print(f"error: no webhook {args.webhook_id!r}", file=sys.stderr)
+                return 2
+            print(f"webhook {args.webhook_id} removed; deliveries not yet made are dropped")
+            return 0
+        for h in list_webhooks(client, args.site):
+            print(f"{h.webhook_id:<14} {h.site:<24} idle={format_duration(h.idle_s):<8} {h.created_at:%Y-%m-%d %H:%M}  {h.url}")
+        return 0
+
+    return _with_clickhouse(settings, work)
 
 
 def events_command(settings: Settings, args) -> int:

@@ -54,6 +54,10 @@ class Settings:
     funnel_default_window: str = "7d"
     query_max_execution_s: float = 10.0
     query_max_memory_bytes: int = 2 * 1024 * 1024 * 1024
+    webhook_interval_s: float = 30.0
+    webhook_timeout_s: float = 10.0
+    webhook_retry_first_s: float = 30.0
+    webhook_retry_for_h: float = 24.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -105,7 +109,7 @@ DOCS: dict[str, str] = {
     "flush_max_bytes": "Bytes per spool segment, and so per ClickHouse insert.",
     "shutdown_flush_deadline_s": "On shutdown, how long to keep flushing before leaving the rest in the spool.",
     "retention_days": "Events older than this are deleted by ClickHouse TTL.",
-    "sites_refresh_s": "How often each worker reloads the site list (so `site add` takes effect).",
+    "sites_refresh_s": "How often each worker reloads the site list (so changed origins and time zones take effect); an unknown site id reloads it at once.",
     "dedupe_horizon_h": "A client event_id acknowledged within this many hours, by any worker, is dropped as a duplicate.",
     "dedupe_max_ids": "Most event_ids each worker remembers (about 75 bytes each); past it the oldest quarter is forgotten early.",
     "spam_referrers": "Extra comma-separated referrer domains whose traffic is dropped as spam.",
@@ -121,6 +125,10 @@ DOCS: dict[str, str] = {
     "funnel_default_window": "Conversion window of a funnel when the query gives no `window` (a duration like 30m, 1h, 7d).",
     "query_max_execution_s": "Longest time one query API request may run in ClickHouse (max_execution_time).",
     "query_max_memory_bytes": "Most memory one query API request may use in ClickHouse (max_memory_usage).",
+    "webhook_interval_s": "How often the webhook sender looks for newly abandoned carts and for deliveries due (docs/webhooks.md).",
+    "webhook_timeout_s": "Longest a webhook receiver may take to answer a delivery; slower answers count as failed and are retried.",
+    "webhook_retry_first_s": "Wait before retrying a failed webhook delivery; it doubles with each failure, up to an hour.",
+    "webhook_retry_for_h": "How long a webhook delivery is retried before it is given up.",
 }
 
 

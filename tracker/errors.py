@@ -29,6 +29,11 @@ class ApiError(Exception):
         return error_body(self.code, self.message, self.fields)
 
 
+def clickhouse_unavailable() -> ApiError:
+    """The answer when ClickHouse cannot be reached or does not answer in time: not the client's fault."""
+    return ApiError(503, "clickhouse_unavailable", "ClickHouse cannot be reached; retry later", headers={"Retry-After": "5"})
+
+
 def internal_error_body() -> dict:
     """The answer to a bug: no detail for the client (it is in the log)."""
     return error_body("internal_error", "the tracker failed to handle this request")

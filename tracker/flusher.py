@@ -4,6 +4,10 @@ Each insert carries the segment id as insert_deduplication_token, so a retry aft
 that did land (crash before the segment was deleted, timeout after the server committed) is a
 no-op in ClickHouse instead of a duplicate. Segments of dead workers (slots nobody holds a lock
 on) are adopted and flushed too.
+
+The flusher's file and ClickHouse work runs on a thread of its own: an insert into a hung
+ClickHouse blocks it until INSERT_READ_TIMEOUT_S, and that must hold up neither the event loop
+nor asyncio's default executor.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from tracker import metrics
 from tracker.clickhouse.client import Target, connect
@@ -21,6 +27,11 @@ from tracker.spool import Segment, Spool, adopted
 log = logging.getLogger("tracker.flusher")
 
 MAX_BACKOFF_S = 30.0
+# Inserts are at most TRACKER_FLUSH_MAX_BYTES and take about a second at worst; past this the
+# server is taken to be hung and the insert is retried later (its deduplication token keeps a
+# retry of an insert that did land from adding rows).
+INSERT_READ_TIMEOUT_S = 30
+T = TypeVar("T")
 # On a cluster `events` is a Distributed table: a foreground insert returns only once every shard
 # has committed its rows (so the segment is deleted only then), and each shard receives the
 # segment's token, so a retry after a partial failure is a no-op where it had already landed.
@@ -36,6 +47,10 @@ class Flusher:
         self._client = None
         self._backoff = 0.0
         self._task: asyncio.Task | None = None
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flusher")
+
+    async def _off_loop(self, work: Callable[..., T], *args) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, work, *args)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="flusher")
@@ -55,6 +70,7 @@ class Flusher:
         left = len(self.spool.segments())
         if left:
             log.warning("shutdown left segments in the spool for the next start", extra={"segments": left})
+        self._thread.shutdown(wait=False)
 
     async def _run(self) -> None:
         while True:
@@ -75,11 +91,11 @@ class Flusher:
     async def flush_once(self) -> bool:
         """Insert and delete every sealed segment of our slot, oldest first; False at the first failure."""
         for segment in self.spool.segments():
-            if not await asyncio.to_thread(self._insert, segment):
+            if not await self._off_loop(self._insert, segment):
                 return False
             # Off the event loop: deleting a file waits for an ext4 journal commit, which waits
             # for ClickHouse's writes (tens of ms under load, seen as ingest p99).
-            await asyncio.to_thread(self.spool.forget, segment)
+            await self._off_loop(self.spool.forget, segment)
         return True
 
     def _insert(self, segment: Segment) -> bool:
@@ -89,7 +105,7 @@ class Flusher:
         started = time.perf_counter()
         try:
             if self._client is None:
-                self._client = connect(self.target)
+                self._client = connect(self.target, read_timeout_s=INSERT_READ_TIMEOUT_S)
             insert_rows(self._client, data, segment.token)
         except Exception as exc:  # noqa: BLE001 - any failure means: keep the segment, retry later
             self._client = None
@@ -113,7 +129,7 @@ class Flusher:
 
     async def _adopt_orphans(self) -> None:
         for slot in self.spool.other_slots():
-            await asyncio.to_thread(self._flush_orphan, slot)
+            await self._off_loop(self._flush_orphan, slot)
 
     def _flush_orphan(self, slot: Path) -> None:
         with adopted(slot) as segments:  # none while a live worker owns the slot

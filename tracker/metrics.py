@@ -1,7 +1,8 @@
 """Prometheus collectors, declared once.
 
 With several uvicorn workers the CLI sets PROMETHEUS_MULTIPROC_DIR before the workers start,
-and /metrics aggregates every worker's figures (prometheus-client's multiprocess mode).
+and /metrics aggregates every worker's figures (prometheus-client's multiprocess mode); process_*
+are then summed over the workers and their parent by tracker/process_tree.py.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import os
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess
+
+from tracker.process_tree import ProcessTreeCollector
 
 EVENTS_RECEIVED = Counter("tracker_events_received_total", "Events received in ingest requests")
 EVENTS_ACCEPTED = Counter("tracker_events_accepted_total", "Events made durable in the spool and acknowledged")
@@ -33,6 +36,16 @@ FLUSH_LATENCY = Histogram(
     "Time of one insert into ClickHouse",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+WEBHOOK_NOTICES = Counter("tracker_webhook_notices_total", "Abandoned carts queued in the webhook outbox")
+WEBHOOK_DELIVERIES = Counter(
+    "tracker_webhook_deliveries_total",
+    "Webhook delivery attempts by outcome (delivered, http_error, timeout, connection_error), and notices closed"
+    " undelivered (gave_up, bought)",
+    ["outcome"],
+)
+WEBHOOK_OUTBOX_DEPTH = Gauge(
+    "tracker_webhook_outbox_depth", "Webhook notices neither delivered nor given up", multiprocess_mode="livemax"
+)
 CLICKHOUSE_UP = Gauge("tracker_clickhouse_up", "1 when the last ClickHouse call succeeded", multiprocess_mode="max")
 
 
@@ -40,5 +53,6 @@ def exposition() -> bytes:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
+        registry.register(ProcessTreeCollector())
         return generate_latest(registry)
     return generate_latest()

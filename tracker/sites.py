@@ -1,11 +1,16 @@
-"""Sites that may send events: stored in ClickHouse, cached in each worker and reloaded periodically."""
+"""Sites that may send events: stored in ClickHouse, cached in each worker, reloaded periodically and on unknown ids."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Awaitable, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+log = logging.getLogger("tracker.sites")
 
 SITE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
@@ -57,16 +62,82 @@ def get_site(client, site_id: str) -> Site | None:
     return next((s for s in list_sites(client) if s.site == site_id), None)
 
 
-@dataclass
-class SiteCache:
-    """The worker's view of the sites table; `refresh` is called by a background task."""
+class SitesUnavailable(RuntimeError):
+    """A site id is not in the worker's list, and no list loaded after the request arrived could be had in time."""
 
-    sites: dict[str, Site] = field(default_factory=dict)
-    loaded_at: float = 0.0
+
+# However many requests carry unknown site ids, a worker reloads the list at most once a second.
+RELOAD_GAP_S = 1.0
+# How long a request with an unknown site id waits for ClickHouse once its reload has begun,
+# before it is told to retry.
+LOOKUP_WAIT_S = 0.5
+
+
+class SiteCache:
+    """The worker's view of the sites table, reloaded every TRACKER_SITES_REFRESH_S and whenever a
+    request names a site id the worker does not know, so `site add` works at once.
+
+    A request is told `unknown site` (400, not retried by the snippet) only when a list whose load
+    began after the request arrived lacks the site. Such a request waits for the next reload (at
+    most RELOAD_GAP_S away) and then at most LOOKUP_WAIT_S for ClickHouse; if the list does not
+    arrive by then (ClickHouse hung or down), `lookup` raises SitesUnavailable and the request gets
+    a 503 that clients retry: an event for a site that exists is never refused for good. One
+    reload serves every request waiting for it.
+    """
+
+    def __init__(self, load: Callable[[], Awaitable[list[Site]]]) -> None:
+        self._load = load  # runs the blocking query off the event loop, with its own deadline
+        self.sites: dict[str, Site] = {}
+        self._reload: asyncio.Task | None = None  # the reload running or scheduled, if any
+        self._reload_at_s = float("-inf")  # when that reload begins or began
+        self._started = float("-inf")  # when the last reload began (monotonic)
+        self._good_from = float("-inf")  # when the last successful reload began
+        self._failed_from = float("-inf")  # when the last failed reload began
 
     def get(self, site_id: str) -> Site | None:
         return self.sites.get(site_id)
 
-    def refresh(self, client) -> None:
-        self.sites = {s.site: s for s in list_sites(client)}
-        self.loaded_at = time.monotonic()
+    async def lookup(self, site_id: str, arrived: float | None = None) -> Site | None:
+        """The site, reloading the list first if the id is unknown; SitesUnavailable if that cannot be done in time.
+
+        arrived: when the request came in (time.monotonic(), default now). A list loaded since then
+        answers for all of the request's events, so a batch of events for an unknown site costs one
+        reload, not one per event."""
+        site = self.sites.get(site_id)
+        if site is None and SITE_ID.match(site_id):  # an id `site add` refuses cannot be in a reload
+            await self._loaded_since(time.monotonic() if arrived is None else arrived, LOOKUP_WAIT_S)
+            site = self.sites.get(site_id)
+        return site
+
+    async def refresh(self, wait_s: float = 30.0) -> None:
+        """Reload now (or join the reload under way); SitesUnavailable if it fails."""
+        await self._loaded_since(time.monotonic(), wait_s)
+
+    async def _loaded_since(self, since: float, wait_s: float) -> None:
+        """Wait until a reload that began at or after `since` has succeeded.
+
+        Each pass waits for one reload to end, so this ends after at most two: the one already
+        running when the request arrived, and the one after it."""
+        while self._good_from < since:
+            if self._reload is None or self._reload.done():
+                if self._failed_from >= since:
+                    raise SitesUnavailable("the site list could not be loaded from ClickHouse")
+                self._reload_at_s = max(time.monotonic(), self._started + RELOAD_GAP_S)
+                self._reload = asyncio.create_task(self._reload_at(self._reload_at_s), name="sites-reload")
+            try:
+                # shield: a request that stops waiting must not cancel the reload others share
+                await asyncio.wait_for(asyncio.shield(self._reload), max(0.0, self._reload_at_s + wait_s - time.monotonic()))
+            except asyncio.TimeoutError:
+                raise SitesUnavailable(f"ClickHouse did not return the site list within {wait_s:g} s") from None
+
+    async def _reload_at(self, start_at: float) -> None:
+        await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+        started = self._started = time.monotonic()
+        try:
+            sites = await self._load()
+        except Exception as exc:  # noqa: BLE001 - keep serving with the last known list
+            self._failed_from = started
+            log.warning("site list reload failed", extra={"cause": str(exc)[:300]})
+            return
+        self.sites = {s.site: s for s in sites}
+        self._good_from = started

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import ssl
+import urllib.request
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from urllib.parse import unquote, urlsplit
 
 import clickhouse_connect
@@ -38,13 +41,28 @@ class Target:
             secure=secure,
         )
 
+    @property
+    def base_url(self) -> str:
+        return f"{'https' if self.secure else 'http'}://{self.host}:{self.port}"
+
     def display(self) -> str:
         scheme = "https" if self.secure else "http"
         return f"{scheme}://{self.username}@{self.host}:{self.port}/{self.database}"
 
 
-def connect(target: Target, database: bool = True, **settings) -> Client:
-    """A client of its own: clickhouse-connect clients are not safe to share between threads."""
+# A TCP connect to a live host takes milliseconds; one to a hung ClickHouse usually still succeeds
+# (the kernel completes the handshake), so it is the read timeout that ends a call to a hung server.
+CONNECT_TIMEOUT_S = 2
+READ_TIMEOUT_S = 60  # migrations and the CLI; workers pass shorter ones for what a request waits on
+
+
+def connect(target: Target, database: bool = True, *, read_timeout_s: int = READ_TIMEOUT_S,
+            connect_timeout_s: int = CONNECT_TIMEOUT_S, **settings) -> Client:
+    """A client of its own: clickhouse-connect clients are not safe to share between threads.
+
+    Creating it already queries the server, so it blocks like any other call: never on the event
+    loop. Timeouts are whole seconds (clickhouse-connect rounds them). urllib3 also applies the
+    connect timeout while it sends a request body: a large insert needs a longer one."""
     return clickhouse_connect.get_client(
         host=target.host,
         port=target.port,
@@ -53,10 +71,20 @@ def connect(target: Target, database: bool = True, **settings) -> Client:
         database=target.database if database else "",
         secure=target.secure,
         autogenerate_session_id=False,
-        connect_timeout=5,
-        send_receive_timeout=60,
+        connect_timeout=connect_timeout_s,
+        send_receive_timeout=read_timeout_s,
         settings=settings or None,
     )
+
+
+def ping(target: Target, timeout_s: float) -> bool:
+    """Whether the server answers GET /ping within timeout_s (no client needed, no query run)."""
+    context = ssl.create_default_context() if target.secure else None
+    try:
+        with urllib.request.urlopen(target.base_url + "/ping", timeout=timeout_s, context=context) as response:
+            return response.read().strip() == b"Ok."
+    except OSError:  # refused, timed out, reset, HTTP errors
+        return False
 
 
 def target_for(settings: Settings, embedded_port: int | None = None) -> Target:
@@ -65,6 +93,11 @@ def target_for(settings: Settings, embedded_port: int | None = None) -> Target:
     if embedded_port is None:
         raise RuntimeError("the embedded ClickHouse port is needed when no TRACKER_CLICKHOUSE_URL is set")
     return Target(host="127.0.0.1", port=embedded_port, database=settings.clickhouse_database)
+
+
+def as_utc(value: datetime) -> datetime:
+    """clickhouse-connect gives DateTime columns in UTC as naive datetimes: mark them as UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

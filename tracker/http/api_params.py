@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tracker.queries import channels, cohorts, products, sales_cycle, segments
 from tracker.queries.carts import DEFAULT_LIMIT, MAX_LIMIT
 from tracker.queries.funnels import BREAKDOWNS, ORDERS, UNITS
 from tracker.queries.steps import MAX_STEPS
@@ -37,6 +38,14 @@ RANGE = (
     Param("format", {"type": "string", "enum": ["json", "csv"], "default": "json"},
           "json, or csv (same as the header Accept: text/csv)."),
 )
+# --- segments (`filter`), shared by stats, funnels, channels and the sales cycle ---------------
+SEGMENT = (
+    Param("filter", {"type": "string", "example": "source==google"},
+          f"Only sessions that match: FIELD==VALUE or FIELD!=VALUE, values separated by | (any of). Fields "
+          f"{', '.join(segments.FIELDS)} (the session's entry) and path, props.NAME (any event of the session). "
+          f"Repeat for several filters (all must hold, at most {segments.MAX_FILTERS}).", repeated=True),
+)
+# --- end segments -----------------------------------------------------------------------------
 STEPS = (
     Param("step", {"type": "string", "example": "add_to_cart|view_cart"},
           f"A funnel step, repeat the parameter for each step in order (at most {MAX_STEPS}): an event name or * "
@@ -51,13 +60,13 @@ STEPS = (
     Param("unit", {"type": "string", "enum": list(UNITS), "default": "visitor"},
           "Count visitors, or sessions (TRACKER_SESSION_GAP_MINUTES without an event ends a session)."),
 )
-FUNNEL = RANGE + STEPS + (
+FUNNEL = RANGE + SEGMENT + STEPS + (
     Param("breakdown", {"type": "string", "enum": list(BREAKDOWNS)},
           "Also split the funnel by the visitor's or session's first event's value of this field."),
     Param("breakdown_limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
           "How many breakdown groups to return (largest first)."),
 )
-TRENDS = RANGE + STEPS + (
+TRENDS = RANGE + SEGMENT + STEPS + (
     Param("interval", {"type": "string", "enum": list(INTERVALS), "default": "day"},
           "Period length; units count in the period (site time zone) in which they reached step 1."),
 )
@@ -69,9 +78,54 @@ CARTS = RANGE + (
     Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}, "Carts per page."),
     Param("cursor", {"type": "string"}, "The next_cursor of the previous page."),
 )
-STATS = RANGE + (
+STATS = RANGE + SEGMENT + (
     Param("interval", {"type": "string", "enum": list(INTERVALS), "default": "day"}, "Period length (site time zone)."),
 )
+# --- channels and sales cycle ------------------------------------------------------------------
+ATTRIBUTION = SEGMENT + (
+    Param("by", {"type": "string", "enum": list(channels.DIMENSIONS), "default": "source"},
+          "The channel: the session entry's source, medium, campaign or device."),
+    Param("attribution", {"type": "string", "enum": list(channels.ATTRIBUTIONS), "default": "last"},
+          "Credit each order to the buyer's visit in which it was placed (last), or to their earliest visit "
+          "within `lookback` before it (first)."),
+    Param("lookback", {"type": "string", "example": channels.DEFAULT_LOOKBACK},
+          f"How far before an order first-touch attribution (and the sales cycle) looks for visits: a duration "
+          f"from 1h to 90d. Default: {channels.DEFAULT_LOOKBACK}."),
+    Param("limit", {"type": "integer", "minimum": 1, "maximum": channels.MAX_LIMIT, "default": channels.DEFAULT_LIMIT},
+          "How many channels to list (most orders first); totals cover all."),
+)
+CHANNELS = RANGE + ATTRIBUTION
+SALES_CYCLE = RANGE + ATTRIBUTION + (
+    Param("from_event", {"type": "string", "enum": list(sales_cycle.FROM_EVENTS), "default": "visit"},
+          "Where a cycle starts: the buyer's first visit, or first view_item, after their previous order."),
+)
+# --- end channels and sales cycle ---------------------------------------------------------------
+
+# --- cohorts and products ---------------------------------------------------------------------
+COHORTS = (
+    Param("from", {"type": "string", "example": "2024-01-01"},
+          "Cohorts whose first order is from here on: a date (local midnight in the site's time zone) or an ISO-8601 "
+          f"date and time. Default: {cohorts.DEFAULT_COHORTS} cohorts, the last one holding `to`."),
+    *RANGE[1:],
+    Param("period", {"type": "string", "enum": list(cohorts.PERIODS), "default": "month"},
+          "Cohorts and their periods by month, or by week from Monday (site time zone)."),
+    Param("churn_after", {"type": "string", "example": "90d"},
+          "A customer without an order for longer than this is churned, 1d to 730d. Default: 90d."),
+)
+PRODUCTS = RANGE + (
+    Param("sort", {"type": "string", "enum": list(products.SORTS), "default": "units"},
+          "Items with the most units bought, orders, views or adds to cart first."),
+    Param("limit", {"type": "integer", "minimum": 1, "maximum": products.MAX_LIMIT, "default": products.DEFAULT_LIMIT},
+          "How many items."),
+)
+_CART_PARAMS = {p.name: p for p in CARTS}
+ABANDONED_PRODUCTS = RANGE + (
+    _CART_PARAMS["idle"],  # the carts of /carts/abandoned, chosen the same way
+    _CART_PARAMS["min_value"],
+    Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+          "How many items, most often abandoned first."),
+)
+# --- end of cohorts and products ---------------------------------------------------------------
 
 ENDPOINTS = (
     Endpoint("funnel", "/funnel", "Funnel: units per step, conversion, drop-off and time to convert", FUNNEL, "Funnel"),
@@ -79,4 +133,12 @@ ENDPOINTS = (
     Endpoint("abandoned_carts", "/carts/abandoned", "Carts with items and no purchase, idle for longer than `idle`", CARTS, "AbandonedCarts"),
     Endpoint("recovered_carts", "/carts/recovered", "Abandoned carts that were purchased later", CARTS, "RecoveredCarts"),
     Endpoint("stats", "/stats", "Visitors, sessions, page views, orders, revenue, AOV and conversion rate per period", STATS, "Stats"),
+    # channels and sales cycle
+    Endpoint("channels", "/channels", "Sessions, conversion rate, orders, revenue and AOV per source, medium, campaign or device", CHANNELS, "Channels"),
+    Endpoint("sales_cycle", "/sales-cycle", "Time from first visit or first view_item to purchase: median, p90, histogram, per channel", SALES_CYCLE, "SalesCycle"),
+    # --- cohorts and products ---
+    Endpoint("cohorts", "/cohorts", "Customers by the period of their first order: retention, repeat rate, LTV and churn", COHORTS, "Cohorts"),
+    Endpoint("products", "/products", "Per item: views, adds to cart, orders, units, revenue and view-to-purchase conversion", PRODUCTS, "Products"),
+    Endpoint("abandoned_products", "/products/abandoned", "The items most often left in abandoned carts, with units and value", ABANDONED_PRODUCTS, "AbandonedProducts"),
+    # --- end of cohorts and products ---
 )

@@ -6,13 +6,11 @@ The token is checked before the site, so without a token nobody learns which sit
 
 from __future__ import annotations
 
-import asyncio
-
 from starlette.requests import Request
 
-from tracker.clickhouse.client import connect
-from tracker.errors import ApiError
-from tracker.sites import Site
+from tracker.clickhouse.threads import ClickHouseUnavailable
+from tracker.errors import ApiError, clickhouse_unavailable
+from tracker.sites import Site, SitesUnavailable
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="funnelhouse"'}
 
@@ -28,12 +26,13 @@ async def authorize(request: Request, site_id: str) -> Site:
     if token is None:
         raise ApiError(401, "unauthorized", "send a query API token: Authorization: Bearer <token>", headers=_CHALLENGE)
     try:
-        token_site = await asyncio.to_thread(tracker.tokens.site_of, token, lambda: connect(tracker.target))
-    except Exception:  # noqa: BLE001 - the token list could not be loaded: not the client's fault
-        raise ApiError(503, "clickhouse_unavailable", "ClickHouse cannot be reached; retry later", headers={"Retry-After": "5"}) from None
-    if token_site is None:
-        raise ApiError(401, "unauthorized", "the token is not valid (create one with: python -m tracker token create SITE)", headers=_CHALLENGE)
-    site = tracker.sites.get(site_id)
+        # A token the worker does not know yet reloads the token list: on the control threads.
+        token_site = await tracker.run_control(lambda: tracker.tokens.site_of(token, tracker.control.client))
+        if token_site is None:
+            raise ApiError(401, "unauthorized", "the token is not valid (create one with: python -m tracker token create SITE)", headers=_CHALLENGE)
+        site = await tracker.sites.lookup(site_id)
+    except (ClickHouseUnavailable, SitesUnavailable):  # the lists could not be loaded: not the client's fault
+        raise clickhouse_unavailable() from None
     if site is None:
         raise ApiError(404, "unknown_site", f"there is no site {site_id!r}")
     if token_site != site_id:

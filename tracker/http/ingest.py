@@ -36,6 +36,7 @@ STATUS = {
     "rate_limited": 429,
     "spool_full": 503,
     "keys_unavailable": 503,
+    "site_list_unavailable": 503,
 }
 
 log = logging.getLogger("tracker.http")

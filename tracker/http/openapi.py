@@ -27,7 +27,8 @@ def _ref(name: str) -> dict:
 
 
 _RANGE = {"site": _STR, "from": _TIME, "to": _TIME, "timezone": _STR}
-_FUNNEL_HEAD = {**_RANGE, "window": _STR, "order": _STR, "unit": _STR}
+_FILTER = {"filter": {"type": "array", "items": _STR, "description": "The filters applied (none: every session)."}}
+_FUNNEL_HEAD = {**_RANGE, **_FILTER, "window": _STR, "order": _STR, "unit": _STR}
 _REVENUE = _obj({"currency": _STR, "orders": {"type": "integer"}, "revenue": {"type": "number"}, "average_order_value": _NUM})
 _FIGURES = _obj({
     "visitors": {"type": "integer"}, "sessions": {"type": "integer"}, "page_views": {"type": "integer"},
@@ -43,8 +44,11 @@ _CART = {
 _RECOVERED = {
     **_CART, "abandoned_at": _TIME, "purchased_at": _TIME, "time_to_recover_s": {"type": "number"},
     "transaction_id": _STR, "order_value": _NUM, "order_currency": _STR,
+    "notified_at": {**_TIME, "nullable": True}, "after_notice": {"type": "boolean"},
 }
-_TOTALS = _obj({"carts": {"type": "integer"}, "value": {"type": "array", "items": _obj({"currency": _STR, "value": {"type": "number"}})}})
+_VALUES = {"type": "array", "items": _obj({"currency": _STR, "value": {"type": "number"}})}
+_TOTALS = _obj({"carts": {"type": "integer"}, "value": _VALUES})
+_RECOVERED_TOTALS = _obj({**_TOTALS["properties"], "after_notice": _obj({"carts": {"type": "integer"}, "revenue": _VALUES})})
 _CARTS_HEAD = {**_RANGE, "kind": {"type": "string", "enum": ["abandoned", "recovered"]}, "idle": _STR,
                "totals": _TOTALS, "next_cursor": {"type": "string", "nullable": True}}
 
@@ -81,12 +85,56 @@ SCHEMAS = {
         })},
     }),
     "AbandonedCarts": _obj({**_CARTS_HEAD, "carts": {"type": "array", "items": _obj(_CART)}}),
-    "RecoveredCarts": _obj({**_CARTS_HEAD, "carts": {"type": "array", "items": _obj(_RECOVERED)}}),
+    "RecoveredCarts": _obj({**_CARTS_HEAD, "totals": _RECOVERED_TOTALS, "carts": {"type": "array", "items": _obj(_RECOVERED)}}),
     "Stats": _obj({
-        **_RANGE, "interval": _STR, "totals": _FIGURES,
+        **_RANGE, **_FILTER, "interval": _STR, "totals": _FIGURES,
         "series": {"type": "array", "items": {"allOf": [_obj({"period": {"type": "string", "format": "date"}}), _FIGURES]}},
     }),
 }
+
+# --- channels and sales cycle ------------------------------------------------------------------
+_INT = {"type": "integer"}
+_CHANNEL_HEAD = {**_RANGE, **_FILTER, "by": _STR, "attribution": {"type": "string", "enum": ["first", "last"]},
+                 "lookback": _STR, "channels_total": _INT}
+_CHANNEL_FIGURES = {"sessions": _INT, "orders": _INT, "revenue": {"type": "array", "items": _REVENUE}, "conversion_rate": _NUM}
+_CYCLE_FIGURES = {
+    "orders": _INT, "orders_without_start": _INT, "median_time_s": _NUM, "p90_time_s": _NUM,
+    "histogram": {"type": "array", "items": _obj({"bucket": _STR, "from_s": _INT, "to_s": {"type": "integer", "nullable": True}, "orders": _INT})},
+}
+SCHEMAS["Channels"] = _obj({
+    **_CHANNEL_HEAD, "totals": _obj(_CHANNEL_FIGURES),
+    "channels": {"type": "array", "items": _obj({"value": _STR, **_CHANNEL_FIGURES})},
+})
+SCHEMAS["SalesCycle"] = _obj({
+    **_CHANNEL_HEAD, "from_event": {"type": "string", "enum": ["visit", "view_item"]}, "totals": _obj(_CYCLE_FIGURES),
+    "channels": {"type": "array", "items": _obj({"value": _STR, **_CYCLE_FIGURES})},
+})
+# --- end channels and sales cycle --------------------------------------------------------------
+# --- cohorts and products ---------------------------------------------------------------------
+_DATE = {"type": "string", "format": "date"}
+_COHORT_PERIOD = _obj({
+    "offset": _INT, "period": _DATE, "buyers": _INT, "retention": _NUM, "repeat_customers": _INT, "repeat_rate": _NUM,
+    "churned": _INT, "churn_rate": _NUM,
+    "ltv": {"type": "array", "items": _obj({"currency": _STR, "revenue": {"type": "number"}, "per_customer": {"type": "number"}})},
+})
+SCHEMAS["Cohorts"] = _obj({
+    **_RANGE, "period": {"type": "string", "enum": ["month", "week"]}, "churn_after": _STR, "as_of": _TIME,
+    "cohorts": {"type": "array", "items": _obj({"cohort": _DATE, "customers": _INT, "periods": {"type": "array", "items": _COHORT_PERIOD}})},
+})
+SCHEMAS["Products"] = _obj({
+    **_RANGE, "sort": _STR, "items_total": _INT,
+    "items": {"type": "array", "items": _obj({
+        "item_id": _STR, "item_name": _STR, "views": _INT, "viewers": _INT, "adds": _INT, "added_units": _INT,
+        "orders": _INT, "units": _INT, "buyers": _INT, "view_to_purchase": _NUM,
+        "revenue": {"type": "array", "items": _obj({"currency": _STR, "revenue": {"type": "number"}})},
+    })},
+})
+_CURRENCY_VALUES = {"type": "array", "items": _obj({"currency": _STR, "value": {"type": "number"}})}
+SCHEMAS["AbandonedProducts"] = _obj({
+    **_RANGE, "idle": _STR, "items_total": _INT, "totals": _obj({"carts": _INT, "value": _CURRENCY_VALUES}),
+    "items": {"type": "array", "items": _obj({"item_id": _STR, "item_name": _STR, "carts": _INT, "units": _INT, "value": _CURRENCY_VALUES})},
+})
+# --- end of cohorts and products ---------------------------------------------------------------
 
 
 def _error(description: str) -> dict:
@@ -159,7 +207,7 @@ def document() -> dict:
         "info": {
             "title": "Funnelhouse query API",
             "version": version("funnelhouse"),
-            "description": "Funnels, abandoned and recovered carts, site statistics (docs/queries.md), and export or deletion of one person's data (docs/privacy.md).",
+            "description": "Funnels, abandoned and recovered carts, site statistics, channels, sales-cycle time, cohorts and products (docs/queries.md), and export or deletion of one person's data (docs/privacy.md).",
         },
         "paths": {**{f"{PREFIX}{e.path}": {"get": _operation(e)} for e in ENDPOINTS}, **PRIVACY_PATHS},
         "components": {

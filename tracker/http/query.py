@@ -1,30 +1,33 @@
 """The query API for marketers: /api/v1/sites/{site}/funnel, .../funnel/trends, .../carts/abandoned,
-.../carts/recovered, .../stats. JSON, or CSV with `Accept: text/csv` or `?format=csv`.
+.../carts/recovered, .../stats, .../channels, .../sales-cycle, .../cohorts, .../products,
+.../products/abandoned. JSON, or CSV with `Accept: text/csv` or `?format=csv`.
 
 Handlers only read and check parameters (all problems at once, as field errors) and hand typed
-queries to tracker/queries/*, which run in a thread: clickhouse-connect is synchronous.
+queries to tracker/queries/*, which run on the query runner's threads: clickhouse-connect is synchronous.
 """
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Callable
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tracker.errors import ApiError, FieldError
+from tracker.clickhouse.threads import ClickHouseUnavailable
+from tracker.errors import ApiError, FieldError, clickhouse_unavailable
 from tracker.http import tables
 from tracker.http.api_params import ENDPOINTS, Endpoint
 from tracker.http.auth import authorize
 from tracker.http.responses import json_response
-from tracker.queries import carts, funnels, stats
+from tracker.queries import carts, channels, cohorts, funnels, products, sales_cycle, stats
 from tracker.queries.durations import format_duration, parse_duration
-from tracker.queries.errors import ParamError, ParamErrors, QueryLimit, QueryUnavailable
+from tracker.queries.errors import ParamError, ParamErrors, QueryLimit
+from tracker.queries.segments import Segment, describe, parse_segment
 from tracker.queries.steps import parse_steps, unknown_step_names
-from tracker.queries.timerange import check_interval, parse_range
+from tracker.queries.timerange import TimeRange, check_interval, parse_range
 from tracker.sites import Site
 
 BY_NAME = {e.name: e for e in ENDPOINTS}
@@ -36,7 +39,7 @@ class Params:
     def __init__(self, request: Request, endpoint: Endpoint) -> None:
         self.query = request.query_params
         self.errors: list[FieldError] = []
-        known = {p.name: p for p in endpoint.params}
+        known = self.known = {p.name: p for p in endpoint.params}
         for name in sorted(set(self.query.keys())):
             if name not in known:
                 self.errors.append(FieldError(name[:64], f"unknown parameter; this endpoint takes {', '.join(known)}"))
@@ -44,6 +47,8 @@ class Params:
                 self.errors.append(FieldError(name, "given more than once"))
 
     def get(self, name: str) -> str | None:
+        if name not in self.known:
+            return None  # already reported as unknown (a builder shared by endpoints may ask for more)
         value = self.query.get(name)
         return value if value not in (None, "") else None
 
@@ -90,6 +95,10 @@ class Params:
             return low
         return seconds
 
+    def segment(self) -> Segment:
+        """The `filter` parameters, one parser for every endpoint that takes them."""
+        return self.attempt(lambda: parse_segment(self.getlist("filter")), ())
+
     def check(self) -> None:
         if self.errors:
             raise ApiError(400, "invalid_parameters", "some query parameters cannot be used", self.errors)
@@ -110,11 +119,11 @@ async def _answer(request: Request, endpoint: Endpoint, build: Callable, run: Ca
     query = build(tracker, site, params)
     params.check()
     try:
-        result = await asyncio.to_thread(run, tracker, query, params)
+        result = await tracker.queries.offload(lambda: run(tracker, query, params))
     except QueryLimit as exc:
         raise ApiError(503, "query_limit", f"the query hit the time or memory limit; ask for a shorter range ({exc})") from None
-    except QueryUnavailable:
-        raise ApiError(503, "clickhouse_unavailable", "ClickHouse cannot be reached; retry later", headers={"Retry-After": "5"}) from None
+    except ClickHouseUnavailable:
+        raise clickhouse_unavailable() from None
     params.check()  # checks that needed the database (unknown step names)
     if csv:
         header, rows = to_rows(result)
@@ -137,10 +146,12 @@ def _funnel_spec(tracker, site: Site, params: Params, trends: bool) -> funnels.F
     breakdown = None if trends else params.choice("breakdown", funnels.BREAKDOWNS, None)
     interval = params.attempt(lambda: check_interval(params.get("interval"))) if trends else None
     limit = 20 if trends else params.integer("breakdown_limit", 20, 1, 100)
+    segment = params.segment()
     if params.errors:
         return None
     return funnels.FunnelSpec(
-        site.site, time_range, tuple(steps), window, order, unit, settings.session_gap_minutes * 60, breakdown, interval, limit
+        site.site, time_range, tuple(steps), window, order, unit, settings.session_gap_minutes * 60, breakdown, interval, limit,
+        segment,
     )
 
 
@@ -157,6 +168,7 @@ def _describe(spec: funnels.FunnelSpec) -> dict:
         "window": format_duration(spec.window_s),
         "order": spec.order,
         "unit": spec.unit,
+        "filter": describe(spec.segment),
     }
 
 
@@ -237,17 +249,131 @@ async def recovered_carts(request: Request) -> Response:
 def _stats_query(tracker, site: Site, params: Params) -> stats.StatsQuery | None:
     time_range = params.attempt(lambda: parse_range(params.get("from"), params.get("to"), site.timezone))
     interval = params.attempt(lambda: check_interval(params.get("interval")))
+    segment = params.segment()
     if params.errors:
         return None
-    return stats.StatsQuery(site.site, time_range, interval, tracker.settings.session_gap_minutes * 60)
+    return stats.StatsQuery(site.site, time_range, interval, tracker.settings.session_gap_minutes * 60, segment)
 
 
 def _run_stats(tracker, query: stats.StatsQuery, params: Params):
-    return {"site": query.site, **query.range.as_dict(), **stats.run_stats(tracker.queries, query)}
+    return {"site": query.site, **query.range.as_dict(), "filter": describe(query.segment), **stats.run_stats(tracker.queries, query)}
 
 
 async def site_stats(request: Request) -> Response:
     return await _answer(request, BY_NAME["stats"], _stats_query, _run_stats, tables.stats_rows)
+
+
+# --- channels and sales cycle ----------------------------------------------------------------
+
+
+def _channel_query(tracker, site: Site, params: Params) -> channels.ChannelQuery | None:
+    time_range = params.attempt(lambda: parse_range(params.get("from"), params.get("to"), site.timezone))
+    by = params.choice("by", channels.DIMENSIONS, "source")
+    attribution = params.choice("attribution", channels.ATTRIBUTIONS, "last")
+    lookback = params.duration("lookback", channels.DEFAULT_LOOKBACK, channels.MIN_LOOKBACK_S, channels.MAX_LOOKBACK_S)
+    limit = params.integer("limit", channels.DEFAULT_LIMIT, 1, channels.MAX_LIMIT)
+    segment = params.segment()
+    if params.errors:
+        return None
+    return channels.ChannelQuery(
+        site.site, time_range, by, attribution, lookback, tracker.settings.session_gap_minutes * 60, segment, limit
+    )
+
+
+def _describe_channels(query: channels.ChannelQuery) -> dict:
+    return {
+        "site": query.site, **query.range.as_dict(), "by": query.by, "attribution": query.attribution,
+        "lookback": format_duration(query.lookback_s), "filter": describe(query.segment),
+    }
+
+
+def _run_channels(tracker, query: channels.ChannelQuery, params: Params):
+    return {**_describe_channels(query), **channels.run_channels(tracker.queries, query)}
+
+
+def _sales_cycle_query(tracker, site: Site, params: Params) -> sales_cycle.SalesCycleQuery | None:
+    from_event = params.choice("from_event", sales_cycle.FROM_EVENTS, "visit")
+    channel = _channel_query(tracker, site, params)
+    return None if channel is None else sales_cycle.SalesCycleQuery(channel, from_event)
+
+
+def _run_sales_cycle(tracker, query: sales_cycle.SalesCycleQuery, params: Params):
+    return {
+        **_describe_channels(query.channel), "from_event": query.from_event,
+        **sales_cycle.run_sales_cycle(tracker.queries, query),
+    }
+
+
+async def channel_stats(request: Request) -> Response:
+    return await _answer(request, BY_NAME["channels"], _channel_query, _run_channels, tables.channel_rows)
+
+
+async def sales_cycle_time(request: Request) -> Response:
+    return await _answer(request, BY_NAME["sales_cycle"], _sales_cycle_query, _run_sales_cycle, tables.sales_cycle_rows)
+
+
+# --- end channels and sales cycle ------------------------------------------------------------
+
+# --- cohorts and products -------------------------------------------------------------------
+
+
+def _cohort_query(tracker, site: Site, params: Params) -> cohorts.CohortQuery | None:
+    time_range = params.attempt(lambda: parse_range(params.get("from"), params.get("to"), site.timezone))
+    period = params.choice("period", cohorts.PERIODS, "month")
+    churn_after = params.duration(
+        "churn_after", format_duration(cohorts.DEFAULT_CHURN_AFTER_S), cohorts.MIN_CHURN_AFTER_S, cohorts.MAX_CHURN_AFTER_S
+    )
+    if params.errors:
+        return None
+    if params.get("from") is None:
+        time_range = TimeRange(cohorts.default_start(time_range.end, site.timezone, period), time_range.end, site.timezone)
+    as_of = min(time_range.end, datetime.now(timezone.utc))
+    return cohorts.CohortQuery(site.site, time_range, period, churn_after, as_of)
+
+
+def _run_cohorts(tracker, query: cohorts.CohortQuery, params: Params):
+    return {
+        "site": query.site, **query.range.as_dict(), "period": query.period, "churn_after": format_duration(query.churn_after_s),
+        "as_of": query.as_of.astimezone(ZoneInfo(query.range.timezone)).isoformat(), **cohorts.run_cohorts(tracker.queries, query),
+    }
+
+
+async def cohort_report(request: Request) -> Response:
+    return await _answer(request, BY_NAME["cohorts"], _cohort_query, _run_cohorts, tables.cohort_rows)
+
+
+def _product_query(tracker, site: Site, params: Params) -> products.ProductQuery | None:
+    time_range = params.attempt(lambda: parse_range(params.get("from"), params.get("to"), site.timezone))
+    sort = params.choice("sort", products.SORTS, "units")
+    limit = params.integer("limit", products.DEFAULT_LIMIT, 1, products.MAX_LIMIT)
+    if params.errors:
+        return None
+    return products.ProductQuery(site.site, time_range, sort, limit)
+
+
+def _run_products(tracker, query: products.ProductQuery, params: Params):
+    return {"site": query.site, **query.range.as_dict(), **products.run_products(tracker.queries, query)}
+
+
+def _run_abandoned_products(tracker, query: carts.CartQuery, params: Params):
+    return {
+        "site": query.site, **query.range.as_dict(), "idle": format_duration(query.idle_s),
+        **products.run_abandoned(tracker.queries, query),
+    }
+
+
+async def product_report(request: Request) -> Response:
+    return await _answer(request, BY_NAME["products"], _product_query, _run_products, tables.product_rows)
+
+
+async def abandoned_products(request: Request) -> Response:
+    # The carts are chosen exactly as /carts/abandoned chooses them (same parameters, same builder).
+    return await _answer(
+        request, BY_NAME["abandoned_products"], _cart_query("abandoned"), _run_abandoned_products, tables.abandoned_product_rows
+    )
+
+
+# --- end of cohorts and products -----------------------------------------------------------
 
 
 HANDLERS = {
@@ -256,4 +382,13 @@ HANDLERS = {
     "abandoned_carts": abandoned_carts,
     "recovered_carts": recovered_carts,
     "stats": site_stats,
+    # channels and sales cycle
+    "channels": channel_stats,
+    "sales_cycle": sales_cycle_time,
+
+    # --- cohorts and products ---
+    "cohorts": cohort_report,
+    "products": product_report,
+    "abandoned_products": abandoned_products,
+    # --- end of cohorts and products ---
 }

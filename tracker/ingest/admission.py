@@ -15,7 +15,7 @@ from tracker.errors import FieldError
 from tracker.ingest.event import Event
 from tracker.ingest.ratelimit import RateLimiter
 from tracker.ingest.refusal import Refused
-from tracker.sites import SiteCache
+from tracker.sites import SiteCache, SitesUnavailable
 
 if TYPE_CHECKING:
     from tracker.ingest.intake import Validated
@@ -23,9 +23,15 @@ if TYPE_CHECKING:
 UNKNOWN_SITE = "unknown site"
 
 
-async def site_verdict(sites: SiteCache, site_id: str, origin: str | None, key_site: str | None = None) -> str | None:
+async def site_verdict(sites: SiteCache, site_id: str, origin: str | None, arrived: float,
+                       key_site: str | None = None) -> str | None:
     """None if `site_id` may send events from `origin` (or with a key of `key_site`), else the reason it may not."""
-    site = sites.get(site_id)
+    try:
+        site = await sites.lookup(site_id, arrived)
+    except SitesUnavailable:
+        # Not "unknown site": the site may have been added a moment ago. The snippet retries a 503.
+        raise Refused("site_list_unavailable", f"site {site_id[:64]!r} is not in this worker's site list and the list "
+                      "could not be reloaded just now; retry shortly", retry_after_s=1) from None
     if site is None:
         return UNKNOWN_SITE
     if key_site is not None:
@@ -35,9 +41,12 @@ async def site_verdict(sites: SiteCache, site_id: str, origin: str | None, key_s
     return None
 
 
-async def check_sites(sites: SiteCache, batch: Validated, origin: str | None, key_site: str | None = None) -> None:
-    """Keep the events whose site may send; the others join `batch.rejected`. One lookup per distinct site."""
-    verdicts = {site: await site_verdict(sites, site, origin, key_site) for site in {e.site for e in batch.events}}
+async def check_sites(sites: SiteCache, batch: Validated, origin: str | None, arrived: float,
+                      key_site: str | None = None) -> None:
+    """Keep the events whose site may send; the others join `batch.rejected`. One lookup per distinct site.
+
+    arrived: when the request came in (time.monotonic()); an unknown site waits for a list loaded since."""
+    verdicts = {site: await site_verdict(sites, site, origin, arrived, key_site) for site in {e.site for e in batch.events}}
     if not any(verdicts.values()):
         return
     kept = []

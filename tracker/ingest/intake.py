@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 from tracker import metrics
 from tracker.config import Settings
-from typing import Callable
+import time
+from typing import Awaitable, Callable
 
 from tracker.dedupe import key_of, transaction_key
 from tracker.ingest import admission, envelope, keys, wire
@@ -63,7 +64,8 @@ class Receipt:
 
 class Intake:
     def __init__(self, settings: Settings, sites: SiteCache, pipeline: Pipeline, spool: Spool,
-                 ip_limiter: RateLimiter, site_limiter: RateLimiter, ingest_keys: TokenCache, connect: Callable) -> None:
+                 ip_limiter: RateLimiter, site_limiter: RateLimiter, ingest_keys: TokenCache,
+                 look_up_key: Callable[[str], Awaitable[str | None]]) -> None:
         self.reader = Reader(settings.max_events_per_request, settings.backfill_horizon_days * 86_400_000)
         self.retry_after_s = settings.spool_retry_after_s
         self.sites = sites
@@ -72,16 +74,17 @@ class Intake:
         self.ip_limiter = ip_limiter
         self.site_limiter = site_limiter
         self.ingest_keys = ingest_keys
-        self.connect = connect  # a ClickHouse client for reloading the ingest keys, called in a thread
+        self.look_up_key = look_up_key  # reloads the ingest keys off the event loop
 
     async def accept(self, body: bytes, request: RequestInfo) -> Receipt:
-        request.key_site = await keys.authenticate(self.ingest_keys, request.key, self.connect)
+        arrived = time.monotonic()  # site lists loaded since then answer for every event here
+        request.key_site = await keys.authenticate(self.ingest_keys, request.key, self.look_up_key)
         batch = self.reader.read(body, request.received_at_ms)
         TALLY.inc(metrics.EVENTS_RECEIVED, batch.received)
         if request.key_site is None:
             admission.limit(self.ip_limiter, request.ip, batch.received, "this client")
             keys.refuse_server_fields(batch.events, batch.indexes)
-        await admission.check_sites(self.sites, batch, request.origin, request.key_site)
+        await admission.check_sites(self.sites, batch, request.origin, arrived, request.key_site)
         if not batch.events:
             raise Refused("invalid_events", "no event in the request is valid", admission.rejected_fields(batch.rejected))
         admission.limit_sites(self.site_limiter, batch.events)

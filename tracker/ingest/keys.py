@@ -12,9 +12,8 @@ checks a key in memory; only an unknown key or a stale copy reloads the table, i
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Callable
+from typing import Awaitable, Callable
 
 from tracker.errors import FieldError
 from tracker.ingest.event import Event
@@ -34,14 +33,14 @@ def bearer(authorization: str) -> str | None:
     return key.strip() or None if scheme.lower() == "bearer" else None
 
 
-async def authenticate(keys: TokenCache, key: str | None, connect: Callable) -> str | None:
+async def authenticate(keys: TokenCache, key: str | None, look_up: Callable[[str], Awaitable[str | None]]) -> str | None:
     """The site of a backend's key; None for a request without one (a browser's). A bad key: 401."""
     if key is None:
         return None
     site = keys.cached_site(key)
     if site is None:
         try:
-            site = await asyncio.to_thread(keys.site_of, key, connect)
+            site = await look_up(key)
         except Exception as exc:  # noqa: BLE001 - ClickHouse is away: the sender should retry, not fix its key
             log.warning("ingest key list could not be loaded", extra={"cause": str(exc)[:300]})
             raise Refused("keys_unavailable", "the ingest keys cannot be checked right now; retry later",

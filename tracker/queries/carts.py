@@ -25,9 +25,14 @@ MAX_IDLE_S = 30 * 86400
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
-_COLUMNS = """visitor_id, cart_no, started_at, last_activity, last_step, customer_id, item_ids, item_names, quantities,
+CART_COLUMNS = """visitor_id, cart_no, started_at, last_activity, last_step, customer_id, item_ids, item_names, quantities,
     prices, item_count, value, currency, source, medium, campaign"""
-_RECOVERED_COLUMNS = "abandoned_at, purchased_at, time_to_recover_s, transaction_id, order_value, order_currency"
+_RECOVERED_COLUMNS = "abandoned_at, purchased_at, time_to_recover_s, transaction_id, order_value, order_currency, notified_at, after_notice"
+# Recovered carts bought after a webhook announced them (docs/webhooks.md): count and order revenue
+# per currency (orders without a currency count in `carts` only, as in /stats).
+_AFTER_NOTICE_TOTALS = """,
+            countIf(after_notice) OVER () AS notice_carts,
+            sumMapIf(map(order_currency, ifNull(order_value, 0)), after_notice AND order_currency != '') OVER () AS notice_revenue"""
 
 
 @dataclass(frozen=True)
@@ -58,8 +63,16 @@ def decode_cursor(text: str) -> tuple[int, int, int]:
     raise ParamError("cursor", "is not a cursor this API returned")
 
 
-def build_sql(q: CartQuery) -> tuple[str, dict]:
-    params = {
+# The carts of a query: the view of its kind over the events read (see read_params).
+SOURCES = {
+    "abandoned": "abandoned_carts(site = {site:String}, from = {read_from:DateTime64(3)}, to = {read_to:DateTime64(3)}, gap_s = {gap_s:UInt32}, idle_s = {idle_s:UInt32}, at = {at:DateTime64(3)})",
+    "recovered": "recovered_carts(site = {site:String}, from = {read_from:DateTime64(3)}, to = {read_to:DateTime64(3)}, gap_s = {gap_s:UInt32}, idle_s = {idle_s:UInt32})",
+}
+
+
+def read_params(q: CartQuery) -> dict:
+    """The bound parameters of SOURCES and of the range filter (start, end)."""
+    return {
         "site": q.site,
         "read_from": q.range.start - timedelta(days=q.lookback_days),
         "read_to": q.at,
@@ -68,15 +81,15 @@ def build_sql(q: CartQuery) -> tuple[str, dict]:
         "at": q.at,
         "start": q.range.start,
         "end": q.range.end,
-        "limit": q.limit + 1,  # one more tells whether there is a next page
     }
+
+
+def build_sql(q: CartQuery) -> tuple[str, dict]:
+    params = read_params(q)
+    params["limit"] = q.limit + 1  # one more tells whether there is a next page
     sort_time = "last_activity" if q.kind == "abandoned" else "assumeNotNull(purchased_at)"
-    if q.kind == "abandoned":
-        source = "abandoned_carts(site = {site:String}, from = {read_from:DateTime64(3)}, to = {read_to:DateTime64(3)}, gap_s = {gap_s:UInt32}, idle_s = {idle_s:UInt32}, at = {at:DateTime64(3)})"
-        columns = _COLUMNS
-    else:
-        source = "recovered_carts(site = {site:String}, from = {read_from:DateTime64(3)}, to = {read_to:DateTime64(3)}, gap_s = {gap_s:UInt32}, idle_s = {idle_s:UInt32})"
-        columns = f"{_COLUMNS}, {_RECOVERED_COLUMNS}"
+    source = SOURCES[q.kind]
+    columns = CART_COLUMNS if q.kind == "abandoned" else f"{CART_COLUMNS}, {_RECOVERED_COLUMNS}"
     filters = [f"{sort_time} >= {{start:DateTime64(3)}}", f"{sort_time} < {{end:DateTime64(3)}}"]
     if q.min_value is not None:
         params["min_value"] = q.min_value
@@ -91,7 +104,7 @@ def build_sql(q: CartQuery) -> tuple[str, dict]:
     (
         SELECT {columns}, {sort_time} AS sort_time,
             count() OVER () AS total_carts,
-            sumMap(map(currency, value)) OVER () AS total_value
+            sumMap(map(currency, value)) OVER () AS total_value{_AFTER_NOTICE_TOTALS if q.kind == "recovered" else ""}
         FROM {source}
         WHERE {' AND '.join(filters)}
     )
@@ -119,7 +132,7 @@ def _money(value) -> float | None:
     return None if value is None else float(round(Decimal(value), 4))
 
 
-def _cart(row: dict, kind: str, tz: ZoneInfo) -> dict:
+def cart_answer(row: dict, kind: str, tz: ZoneInfo) -> dict:
     cart = {
         "cart_id": f"{row['visitor_id']}-{row['cart_no']}",
         "visitor_id": str(row["visitor_id"]),  # 64-bit: a JSON number would lose digits in JavaScript
@@ -146,6 +159,8 @@ def _cart(row: dict, kind: str, tz: ZoneInfo) -> dict:
             transaction_id=row["transaction_id"],
             order_value=_money(row["order_value"]),
             order_currency=row["order_currency"],
+            notified_at=_time(row["notified_at"], tz),
+            after_notice=bool(row["after_notice"]),
         )
     return cart
 
@@ -160,20 +175,28 @@ def run_carts(runner: QueryRunner, q: CartQuery) -> dict:
         last = page[-1]
         next_cursor = encode_cursor((_ms(last["sort_time"]), last["visitor_id"], last["cart_no"]))
     if rows:
-        totals = {"carts": rows[0]["total_carts"], "value": _values(rows[0]["total_value"])}
+        totals = _totals(rows[0], q.kind)
     elif q.cursor is None:
-        totals = {"carts": 0, "value": []}
+        totals = _totals({}, q.kind)
     else:
         totals = _totals_only(runner, q)
-    return {"carts": [_cart(r, q.kind, tz) for r in page], "totals": totals, "next_cursor": next_cursor}
+    return {"carts": [cart_answer(r, q.kind, tz) for r in page], "totals": totals, "next_cursor": next_cursor}
 
 
 def _values(by_currency: dict) -> list[dict]:
     return [{"currency": c, "value": _money(v)} for c, v in sorted(by_currency.items())]
 
 
+def _totals(row: dict, kind: str) -> dict:
+    """The totals a result row carries (an empty row: none in the range)."""
+    totals = {"carts": row.get("total_carts", 0), "value": _values(row.get("total_value", {}))}
+    if kind == "recovered":
+        totals["after_notice"] = {"carts": row.get("notice_carts", 0), "revenue": _values(row.get("notice_revenue", {}))}
+    return totals
+
+
 def _totals_only(runner: QueryRunner, q: CartQuery) -> dict:
     # A cursor past the last cart leaves no row to carry the window totals: ask for them alone.
     sql, params = build_sql(CartQuery(**{**q.__dict__, "cursor": None, "limit": 1}))
     rows = runner.run(sql, params).dicts()
-    return {"carts": rows[0]["total_carts"], "value": _values(rows[0]["total_value"])} if rows else {"carts": 0, "value": []}
+    return _totals(rows[0] if rows else {}, q.kind)

@@ -22,7 +22,3 @@ class ParamErrors(ValueError):
 
 class QueryLimit(RuntimeError):
     """ClickHouse stopped a query at the time or memory limit (becomes a 503)."""
-
-
-class QueryUnavailable(RuntimeError):
-    """ClickHouse could not be reached (becomes a 503)."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tracker.clickhouse.client import quote_identifier
+from tracker.queries import segments
 from tracker.queries.runner import QueryRunner
 from tracker.queries.steps import ANY_EVENT, Step
 from tracker.queries.timerange import TimeRange, bucket_sql
@@ -51,6 +52,7 @@ class FunnelSpec:
     breakdown: str | None = None
     interval: str | None = None  # set for trends
     breakdown_limit: int = 20  # breakdown groups returned, largest first
+    segment: segments.Segment = ()  # `filter`: only the events of the selected sessions count
 
     def __post_init__(self) -> None:
         # The HTTP layer validates; these guard the SQL builder against any other caller.
@@ -241,7 +243,7 @@ def build_sql(spec: FunnelSpec) -> tuple[str, dict]:
         FROM
         (
             SELECT visitor_id, ts, {mask_sql(spec.steps, params, single)} AS mask{f', {attr} AS attr' if attr else ''}
-            FROM events
+            FROM {segments.events_sql(spec.segment, params)}
             WHERE site = {{site:String}} AND ts >= {{start:DateTime64(3)}} AND ts < {{end:DateTime64(3)}}
         )
         GROUP BY visitor_id

@@ -1,22 +1,30 @@
 """Runs the query API's SQL: read-only, bounded in time and memory, values only as bound parameters.
 
 readonly=2 (not 1) because over HTTP the query settings themselves must still be accepted.
-clickhouse-connect clients are not thread-safe and handlers run in a thread pool, so each
-thread keeps its own client.
+Each thread keeps its own client (tracker/clickhouse/threads.py). Handlers hand their work to `offload`: it runs on the runner's own threads, never on the
+event loop, and a request whose ClickHouse does not answer within `deadline_s` (the execution
+limit plus GRACE_S) gets ClickHouseUnavailable, a 503, instead of waiting for a hung server.
 """
 
 from __future__ import annotations
 
-import threading
+import math
 from dataclasses import dataclass
+from typing import Callable, TypeVar
 
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
 from tracker.clickhouse.client import Target, connect
-from tracker.queries.errors import QueryLimit, QueryUnavailable
+from tracker.clickhouse.threads import ClickHouseThreads, ClickHouseUnavailable
+from tracker.queries.errors import QueryLimit
+
+T = TypeVar("T")
 
 # ClickHouse error codes that mean "this query is too big", not "the tracker is broken".
 _LIMIT_CODES = ("Code: 159.", "Code: 241.", "Code: 158.", "Code: 396.")
+# Beyond max_execution_time: the answer's transfer, and ClickHouse noticing its own time limit.
+GRACE_S = 3
+THREADS = 8  # query API requests in ClickHouse at once per worker; more wait their turn (within the deadline)
 
 
 @dataclass(frozen=True)
@@ -41,22 +49,28 @@ class QueryRunner:
             # the default, deny, refuses these queries). A single server has no Distributed table.
             "distributed_product_mode": "local",
         }
-        self._local = threading.local()
+        self.deadline_s = math.ceil(max_execution_s) + GRACE_S
+        self._threads = ClickHouseThreads("clickhouse-query", THREADS, self.connect)
 
-    def _client(self):
-        client = getattr(self._local, "client", None)
-        if client is None:
-            client = self._local.client = connect(self.target)
-        return client
+    def connect(self, **settings):
+        """A client whose calls give up when a request would: at the deadline."""
+        return connect(self.target, read_timeout_s=self.deadline_s, **settings)
+
+    async def offload(self, work: Callable[[], T]) -> T:
+        """work() (which calls `run`) on the runner's threads; ClickHouseUnavailable past deadline_s."""
+        return await self._threads.run(work, self.deadline_s)
 
     def run(self, sql: str, parameters: dict) -> Rows:
         try:
-            result = self._client().query(sql, parameters=parameters, settings=self.settings)
+            result = self._threads.client().query(sql, parameters=parameters, settings=self.settings)
         except OperationalError as exc:
-            self._local.client = None  # reconnect next time
-            raise QueryUnavailable(str(exc)[:300]) from None
+            self._threads.forget_client()  # reconnect next time
+            raise ClickHouseUnavailable(str(exc)[:300]) from None
         except DatabaseError as exc:
             if any(code in str(exc) for code in _LIMIT_CODES):
                 raise QueryLimit(str(exc)[:300]) from None
             raise
         return Rows(tuple(result.column_names), result.result_rows)
+
+    def close(self) -> None:
+        self._threads.close()

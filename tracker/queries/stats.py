@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from tracker.queries import segments
 from tracker.queries.runner import QueryRunner
 from tracker.queries.timerange import TimeRange, bucket_sql
 
@@ -23,20 +24,29 @@ class StatsQuery:
     range: TimeRange
     interval: str
     gap_s: int
+    segment: segments.Segment = ()  # `filter`: only the selected sessions and their orders count
 
 
 def build_sql(q: StatsQuery) -> tuple[str, str, dict]:
     params = {"site": q.site, "start": q.range.start, "end": q.range.end, "gap_s": q.gap_s, "tz": q.range.timezone}
+    session_rows = "session_bounds(site = {site:String}, from = {start:DateTime64(3)}, to = {end:DateTime64(3)}, gap_s = {gap_s:UInt32})"
+    order_rows = "orders(site = {site:String}, from = {start:DateTime64(3)}, to = {end:DateTime64(3)})"
+    if q.segment:
+        session_rows += f" WHERE (visitor_id, toUInt32(started_at)) IN ({segments.session_keys_sql(q.segment, params)})"
+        order_rows = (
+            f"(SELECT o.* FROM {order_rows} AS o INNER JOIN ({segments.spans_sql(q.segment, params)}) AS m"
+            f" ON o.visitor_id = m.visitor_id WHERE {segments.in_spans('o.ts', 'm.spans')})"
+        )
     sessions = f"""
     SELECT grouping(period) AS overall, {bucket_sql('started_at', q.interval)} AS period,
         uniqExact(visitor_id) AS visitors, count() AS sessions, sum(page_views) AS page_views,
         countIf(purchase > 0) AS converted_sessions
-    FROM session_bounds(site = {{site:String}}, from = {{start:DateTime64(3)}}, to = {{end:DateTime64(3)}}, gap_s = {{gap_s:UInt32}})
+    FROM {session_rows}
     GROUP BY GROUPING SETS ((), (period))"""
     orders = f"""
     SELECT grouping(period) AS overall, {bucket_sql('ts', q.interval)} AS period, currency,
         count() AS orders, sum(ifNull(value, toDecimal64(0, 4))) AS revenue
-    FROM orders(site = {{site:String}}, from = {{start:DateTime64(3)}}, to = {{end:DateTime64(3)}})
+    FROM {order_rows}
     GROUP BY GROUPING SETS ((currency), (period, currency))"""
     return sessions, orders, params
 
@@ -62,6 +72,16 @@ def periods(r: TimeRange, interval: str) -> list[date]:
     return out
 
 
+def revenue_lines(revenue: dict[str, tuple[int, Decimal]]) -> list[dict]:
+    """Per currency (orders, revenue) as answer lines. Amounts in different currencies are never
+    added up; orders sent without a currency count as orders but have no revenue line."""
+    return [
+        {"currency": c, "orders": n, "revenue": float(v), "average_order_value": float(round(v / n, 4)) if n else None}
+        for c, (n, v) in sorted(revenue.items())
+        if c
+    ]
+
+
 def _figures(traffic: dict | None, revenue: dict[str, tuple[int, Decimal]]) -> dict:
     traffic = traffic or {"visitors": 0, "sessions": 0, "page_views": 0, "converted_sessions": 0}
     orders = sum(n for n, _ in revenue.values())
@@ -71,13 +91,7 @@ def _figures(traffic: dict | None, revenue: dict[str, tuple[int, Decimal]]) -> d
         "sessions": sessions,
         "page_views": traffic["page_views"],
         "orders": orders,
-        # Per currency: amounts in different currencies are never added up. Orders sent without a
-        # currency count as orders but have no revenue line.
-        "revenue": [
-            {"currency": c, "orders": n, "revenue": float(v), "average_order_value": float(round(v / n, 4)) if n else None}
-            for c, (n, v) in sorted(revenue.items())
-            if c
-        ],
+        "revenue": revenue_lines(revenue),
         "conversion_rate": round(100.0 * traffic["converted_sessions"] / sessions, 2) if sessions else None,
     }
 

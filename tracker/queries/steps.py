@@ -28,7 +28,8 @@ ANY_EVENT = "*"
 FILTER_FIELDS = ("path", "hostname", "url", "referrer_host", "source", "medium", "campaign", "device", "browser", "os", "currency", "transaction_id")
 
 _NAME = re.compile(r"^[A-Za-z0-9_.:\- ]{1,64}$")
-_PROP = re.compile(r"^props\.([A-Za-z0-9_.:\-]{1,64})$")
+# props.NAME, in step filters and segment filters.
+PROP_FIELD = re.compile(r"^props\.([A-Za-z0-9_.:\-]{1,64})$")
 
 SHOP_FUNNEL = (
     ("awareness", ANY_EVENT),
@@ -72,7 +73,7 @@ class Step:
         return {a.name for a in self.alternatives if a.name != ANY_EVENT}
 
 
-def _split(text: str, sep: str) -> list[str]:
+def split_escaped(text: str, sep: str) -> list[str]:
     """Split on sep, honouring backslash escapes; the escapes are resolved in the parts."""
     parts, current, i = [], [], 0
     while i < len(text):
@@ -91,7 +92,7 @@ def _split(text: str, sep: str) -> list[str]:
     return parts
 
 
-def _unescape(text: str) -> str:
+def unescape(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text)
 
 
@@ -101,18 +102,18 @@ def parse_step(text: str) -> Step:
     if not text:
         raise ValueError("is empty")
     alternatives = []
-    for alt_text in _split(text, "|"):
-        parts = _split(alt_text, ";")
-        name = _unescape(parts[0]).strip()
+    for alt_text in split_escaped(text, "|"):
+        parts = split_escaped(alt_text, ";")
+        name = unescape(parts[0]).strip()
         if name != ANY_EVENT and not _NAME.match(name):
             raise ValueError(f"{name!r} is not an event name (letters, digits, space and _ . : -) or *")
         filters = []
         for part in parts[1:]:
             key, sep, value = part.partition("=")
-            key, value = _unescape(key).strip(), _unescape(value)
+            key, value = unescape(key).strip(), unescape(value)
             if not sep:
                 raise ValueError(f"filter {key!r} needs a value: field=value")
-            if not (_PROP.match(key) or key in FILTER_FIELDS):
+            if not (PROP_FIELD.match(key) or key in FILTER_FIELDS):
                 raise ValueError(f"cannot filter on {key!r}: use props.<name> or one of {', '.join(FILTER_FIELDS)}")
             if len(value) > MAX_VALUE:
                 raise ValueError(f"filter value of {key} is longer than {MAX_VALUE} characters")
