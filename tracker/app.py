@@ -27,6 +27,8 @@ from tracker.http.deadlines import BodyDeadlines
 from tracker.http.responses import EXCEPTION_HANDLERS, json_response
 from tracker.http.timing import TimingMiddleware
 from tracker.ingest.intake import Intake
+from tracker.ingest import useragent
+from tracker.ingest.keys import INGEST_KEYS
 from tracker.ingest.pipeline import Pipeline
 from tracker.ingest.ratelimit import RateLimiter
 from tracker.ingest.salts import DailySalts
@@ -49,6 +51,7 @@ DEDUPE_SYNC_S = 0.2  # how soon one worker learns the event_ids another acknowle
 CONTROL_THREADS = 4
 CONTROL_READ_TIMEOUT_S = 2
 CONTROL_DEADLINE_S = 3.0
+WARM_UP_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 PING_TIMEOUT_S = 1.0
 
 
@@ -60,9 +63,12 @@ class Tracker:
     target: Target
     spool: Spool
     pipeline: Pipeline
+    ip_limiter: RateLimiter
+    site_limiter: RateLimiter
     control: ClickHouseThreads = field(init=False)
     sites: SiteCache = field(init=False)
-    intake: Intake = field(init=False)  # the ingest steps (tracker/ingest/intake.py), set by start_tracker
+    intake: Intake = field(init=False)
+    ingest_keys: TokenCache = field(default_factory=lambda: TokenCache(INGEST_KEYS))  # shop backends' keys
     flusher: Flusher | None = None
     webhooks: WebhookSender | None = None
     embedded: EmbeddedServer | None = None
@@ -77,6 +83,12 @@ class Tracker:
             "clickhouse-control", CONTROL_THREADS, lambda: connect(self.target, read_timeout_s=CONTROL_READ_TIMEOUT_S)
         )
         self.sites = SiteCache(self._load_sites)
+        self.intake = Intake(self.settings, self.sites, self.pipeline, self.spool, self.ip_limiter, self.site_limiter,
+                             self.ingest_keys, self._look_up_key)
+
+    async def _look_up_key(self, key: str) -> str | None:
+        """An ingest key this worker does not know (or a stale list): reloaded on the control threads."""
+        return await self.run_control(lambda: self.ingest_keys.site_of(key, self.control.client))
 
     async def run_control(self, work: Callable[[], T]) -> T:
         """A small call requests wait on, on the control threads; ClickHouseUnavailable past CONTROL_DEADLINE_S."""
@@ -159,11 +171,11 @@ async def start_tracker(settings: Settings) -> Tracker:
     recent = RecentIds(settings.spool_path, spool.slot, settings.dedupe_horizon_h * 3600, settings.dedupe_max_ids)
     recent.load()
     pipeline = Pipeline(DailySalts(settings.data_path / "salts"), recent, spam)
-    tracker = Tracker(settings, target, spool, pipeline, embedded=embedded)
-    tracker.intake = Intake(
-        settings, tracker.sites, pipeline, spool,
+    tracker = Tracker(
+        settings, target, spool, pipeline,
         ip_limiter=RateLimiter(settings.rate_limit_ip_per_s, settings.rate_limit_ip_burst),
         site_limiter=RateLimiter(settings.rate_limit_site_per_s, settings.rate_limit_site_burst),
+        embedded=embedded,
     )
     await tracker.sites.refresh()
     spool.start()
@@ -175,6 +187,9 @@ async def start_tracker(settings: Settings) -> Tracker:
     tracker.tasks.append(asyncio.create_task(tracker.share_event_ids_forever(), name="dedupe-sync"))
     tracker.tasks.append(asyncio.create_task(tracker.body_deadlines.sweep_forever(), name="body-deadlines"))
     tracker.tasks.append(asyncio.create_task(TALLY.apply_forever(), name="metrics-tally"))
+    # The user-agent parsers compile their patterns on first use (1.7 s on a busy 2-core machine):
+    # here, in a thread, rather than in the first shopper's request.
+    await asyncio.to_thread(useragent.describe, WARM_UP_AGENT)
     settle_heap()
     log.info(
         "tracker started",

@@ -1,4 +1,5 @@
-"""Command line: python -m tracker serve | migrate | site add/list | token create/list/revoke | webhook add/list/remove | events | settings | version."""
+"""Command line: python -m tracker serve | migrate | site add/list | token create/list/revoke |
+key create/list/revoke | webhook add/list/remove | import | events | settings | version."""
 
 from __future__ import annotations
 
@@ -16,6 +17,15 @@ from tracker.clickhouse.client import connect, resolve
 from tracker.config import Settings, describe
 
 log = logging.getLogger("tracker.cli")
+
+IMPORT_HELP = """Import past events of one site from CSV or JSONL, straight into ClickHouse (docs/import.md).
+
+Rows hold the event fields of docs/events.md (`ts` is required; any age within TRACKER_RETENTION_DAYS). In CSV, `props` and
+`items` are JSON cells. Other column names: --map SRC=FIELD. Each row is validated as a live
+event; rejected rows are listed with their line numbers (in a file when there are more than 20).
+Running the same file again stores nothing twice (keep --batch-rows the same)."""
+MAX_REJECTS_SHOWN = 20
+IMPORT_TIMEOUT_S = 300
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,15 +46,26 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--origin", action="append", default=[], help="allowed browser origin (repeatable); none = any")
     add.add_argument("--timezone", default="UTC", help="time zone for day buckets, e.g. Europe/Berlin")
     site_commands.add_parser("list", help="list sites")
-    token = commands.add_parser("token", help="manage query API tokens (one site each)")
-    token_commands = token.add_subparsers(dest="token_command", required=True, metavar="TOKEN_COMMAND")
-    create = token_commands.add_parser("create", help="create a token for a site and print it (only this once)")
-    create.add_argument("site", help="the site the token may read")
-    create.add_argument("--note", default="", help="what the token is for, shown by `token list`")
-    token_list = token_commands.add_parser("list", help="list active tokens (ids, not the tokens)")
-    token_list.add_argument("--site", default=None)
-    revoke = token_commands.add_parser("revoke", help="revoke a token by its id")
-    revoke.add_argument("token_id")
+    for command, what, may in (("token", "query API tokens", "read"), ("key", "ingest keys of shop backends", "send events for")):
+        secret = commands.add_parser(command, help=f"manage {what} (one site each)")
+        secret_commands = secret.add_subparsers(dest="token_command", required=True, metavar=f"{command.upper()}_COMMAND")
+        create = secret_commands.add_parser("create", help=f"create a {command} for a site and print it (only this once)")
+        create.add_argument("site", help=f"the site the {command} may {may}")
+        create.add_argument("--note", default="", help=f"what the {command} is for, shown by `{command} list`")
+        secret_list = secret_commands.add_parser("list", help=f"list active {command}s (ids, not the secrets)")
+        secret_list.add_argument("--site", default=None)
+        revoke = secret_commands.add_parser("revoke", help=f"revoke a {command} by its id")
+        revoke.add_argument("token_id", metavar=f"{command.upper()}_ID")
+    load = commands.add_parser("import", help="import past events from a CSV or JSONL file straight into ClickHouse",
+                               description=IMPORT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    load.add_argument("file", help="a .csv or .jsonl file")
+    load.add_argument("--site", required=True, help="the site the events belong to (rows may not name another)")
+    load.add_argument("--format", choices=("csv", "jsonl"), help="default: from the file name (.csv, else JSONL)")
+    load.add_argument("--map", action="append", default=[], metavar="SRC=DST",
+                      help="read column/field SRC as the event field DST, e.g. --map order_id=transaction_id (repeatable)")
+    load.add_argument("--rejects", metavar="FILE", help="where to write rejected rows when there are many (default: FILE.rejects.txt)")
+    load.add_argument("--batch-rows", type=int, default=100_000, help="rows per ClickHouse insert (default 100000)")
+    load.add_argument("--quiet", action="store_true", help="no progress bar")
     webhook = commands.add_parser("webhook", help="manage the webhooks that announce abandoned carts (docs/webhooks.md)")
     webhook_commands = webhook.add_subparsers(dest="webhook_command", required=True, metavar="WEBHOOK_COMMAND")
     webhook_add = webhook_commands.add_parser("add", help="POST each newly abandoned cart of SITE to URL; prints the signing secret (only this once)")
@@ -67,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     tracker_log.setup(settings.log_level)
     handler = {
-        "serve": serve, "migrate": migrate_command, "site": site_command, "token": token_command, "webhook": webhook_command,
-        "events": events_command,
+        "serve": serve, "migrate": migrate_command, "site": site_command, "token": token_command, "key": token_command,
+        "webhook": webhook_command, "import": import_command, "events": events_command,
         "settings": settings_command, "version": version_command,
     }[args.command]
     return handler(settings, args) or 0
@@ -140,9 +161,14 @@ def site_command(settings: Settings, args) -> int:
 
 
 def token_command(settings: Settings, args) -> int:
+    """`token ...` (query API tokens) and `key ...` (ingest keys): the same secrets in two tables."""
     from tracker.app import prepare_database
+    from tracker.ingest.keys import INGEST_KEYS
     from tracker.sites import get_site
-    from tracker.tokens import TOKEN_CACHE_S, create_token, list_tokens, revoke_token
+    from tracker.tokens import QUERY_TOKENS, TOKEN_CACHE_S, create_token, list_tokens, revoke_token
+
+    what, kind = ("key", INGEST_KEYS) if args.command == "key" else ("token", QUERY_TOKENS)
+    use = "POST /api/event" if what == "key" else "the query API"
 
     def work(target):
         prepare_database(settings, target)
@@ -151,22 +177,83 @@ def token_command(settings: Settings, args) -> int:
             if get_site(client, args.site) is None:
                 print(f"error: there is no site {args.site!r} (add it with: python -m tracker site add {args.site})", file=sys.stderr)
                 return 2
-            token_id, token = create_token(client, args.site, args.note)
+            token_id, token = create_token(client, args.site, args.note, kind)
             print(token)
-            print(f"token {token_id} for site {args.site}: shown only now, store it safely; send it as "
-                  f"'Authorization: Bearer <token>'", file=sys.stderr)
+            print(f"{what} {token_id} for site {args.site}: shown only now, store it safely; send it to {use} as "
+                  f"'Authorization: Bearer <{what}>'", file=sys.stderr)
             return 0
         if args.token_command == "revoke":
-            if not revoke_token(client, args.token_id):
-                print(f"error: no active token {args.token_id!r}", file=sys.stderr)
+            if not revoke_token(client, args.token_id, kind):
+                print(f"error: no active {what} {args.token_id!r}", file=sys.stderr)
                 return 2
-            print(f"token {args.token_id} revoked; running trackers stop accepting it within {TOKEN_CACHE_S:g} s")
+            print(f"{what} {args.token_id} revoked; running trackers stop accepting it within {TOKEN_CACHE_S:g} s")
             return 0
-        for t in list_tokens(client, args.site):
+        for t in list_tokens(client, args.site, kind):
             print(f"{t.token_id:<14} {t.site:<24} {t.created_at}  {t.note}")
         return 0
 
     return _with_clickhouse(settings, work)
+
+
+def import_command(settings: Settings, args) -> int:
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from tracker.app import prepare_database
+    from tracker.imports.load import Importer, describe_rejects
+    from tracker.imports.rows import count_lines, file_format, parse_mapping
+    from tracker.ingest.salts import DailySalts
+    from tracker.sites import get_site
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"error: no file {args.file!r}", file=sys.stderr)
+        return 2
+    try:
+        mapping = parse_mapping(args.map)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.batch_rows < 1:
+        print("error: --batch-rows must be at least 1", file=sys.stderr)
+        return 2
+    fmt = file_format(path, args.format)
+    spam = frozenset(d.strip() for d in settings.spam_referrers.split(",") if d.strip())
+
+    def work(target):
+        prepare_database(settings, target)
+        # A busy ClickHouse may stop reading a 30 MB insert for a while (it writes parts meanwhile);
+        # urllib3 waits that long only as long as the connect timeout allows.
+        client = connect(target, connect_timeout_s=IMPORT_TIMEOUT_S, read_timeout_s=IMPORT_TIMEOUT_S)
+        if get_site(client, args.site) is None:
+            print(f"error: there is no site {args.site!r} (add it with: python -m tracker site add {args.site})", file=sys.stderr)
+            return 2
+        total = count_lines(path) - (1 if fmt == "csv" else 0)
+        with tqdm(total=total, unit=" rows", unit_scale=True, file=sys.stderr, disable=args.quiet, desc=path.name) as bar:
+            importer = Importer(client, args.site, DailySalts(settings.data_path / "salts"), spam, args.batch_rows,
+                                settings.retention_days, bar.update)
+            return importer.run(path, fmt, mapping)
+
+    try:
+        report = _with_clickhouse(settings, work)
+    except Exception as exc:  # noqa: BLE001 - ClickHouse failed past the retries: say how to go on
+        print(f"error: the import stopped: {str(exc)[:500]}\nrun the same command again: "
+              "the batches already stored are skipped", file=sys.stderr)
+        return 1
+    if isinstance(report, int):
+        return report
+    dropped = ", ".join(f"{n} {reason}" for reason, n in sorted(report.dropped.items())) or "none"
+    print(f"{report.rows} rows: {report.imported} events imported for site {args.site}, "
+          f"{len(report.rejected)} rejected, dropped: {dropped}")
+    lines = describe_rejects(report.rejected)
+    for line in lines[:MAX_REJECTS_SHOWN]:
+        print(f"  rejected {line}", file=sys.stderr)
+    if len(lines) > MAX_REJECTS_SHOWN:
+        rejects = Path(args.rejects or f"{args.file}.rejects.txt")
+        rejects.write_text("".join(f"{line}\n" for line in lines))
+        print(f"  ... all {len(lines)} rejected rows with their reasons are in {rejects}", file=sys.stderr)
+    return 1 if report.rejected else 0
 
 
 def webhook_command(settings: Settings, args) -> int:

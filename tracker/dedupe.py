@@ -15,6 +15,7 @@ not fsynced: it is a hint, the spool is what makes events durable), may still co
 
 from __future__ import annotations
 
+import hashlib
 import struct
 import time
 import uuid
@@ -33,6 +34,12 @@ def key_of(event_id: uuid.UUID | str) -> int:
     if isinstance(event_id, str):
         event_id = uuid.UUID(event_id)
     return event_id.int >> 64
+
+
+def transaction_key(site: str, transaction_id: str) -> int:
+    """The key of a purchase: one order sent by the browser and by the shop's backend is one order."""
+    digest = hashlib.blake2b(f"{site}\x00{transaction_id}".encode(), digest_size=8, person=b"purchase").digest()
+    return int.from_bytes(digest, "little")
 
 
 class RecentIds:

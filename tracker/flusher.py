@@ -113,13 +113,7 @@ class Flusher:
         try:
             if self._client is None:
                 self._client = connect(self.target, read_timeout_s=INSERT_READ_TIMEOUT_S)
-            self._client.raw_insert(
-                "events",
-                column_names=COLUMN_NAMES,
-                insert_block=data,
-                fmt=row_format(data),
-                settings=INSERT_SETTINGS | {"insert_deduplication_token": segment.token},
-            )
+            insert_rows(self._client, data, segment.token)
         except Exception as exc:  # noqa: BLE001 - any failure means: keep the segment, retry later
             self._client = None
             metrics.FLUSH_FAILURES.inc()
@@ -151,3 +145,13 @@ class Flusher:
                     return
                 segment.path.unlink()
 
+
+def insert_rows(client, data: bytes, token: str) -> None:
+    """One insert of encoded rows (tracker/events.py); a retry with the same token stores them once."""
+    client.raw_insert(
+        "events",
+        column_names=COLUMN_NAMES,
+        insert_block=data,
+        fmt=row_format(data),
+        settings=INSERT_SETTINGS | {"insert_deduplication_token": token},
+    )

@@ -1,7 +1,9 @@
-"""Bearer tokens of the query API: created by `python -m tracker token create SITE`, one site each.
+"""Bearer secrets, one site each: query API tokens (`python -m tracker token create SITE`, table
+api_tokens) and ingest keys for a shop's backend (`python -m tracker key create SITE`, table
+ingest_keys, see tracker/ingest/keys.py). A Kind names the table and the secret's prefix.
 
-A token is `fh_<id>_<secret>` with 32 random bytes of secret; only its SHA-256 is stored
-(table api_tokens), which is enough for a high-entropy secret and lets a worker check a token
+A token is `<prefix><id>_<secret>` with 32 random bytes of secret; only its SHA-256 is stored,
+which is enough for a high-entropy secret and lets a worker check a token
 without ClickHouse on every request. Workers cache the table and reload it when they meet a
 token they do not know (at most once a second), so a new token works at once and a revoked one
 stops working within TOKEN_CACHE_S.
@@ -16,9 +18,22 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from tracker.clickhouse.client import quote_identifier
+
 PREFIX = "fh_"
 TOKEN_CACHE_S = 30.0
 RELOAD_AT_MOST_EVERY_S = 1.0
+
+
+@dataclass(frozen=True)
+class Kind:
+    """Which secrets: the table that stores their hashes and the prefix that tells them apart."""
+
+    table: str
+    prefix: str
+
+
+QUERY_TOKENS = Kind("api_tokens", PREFIX)
 
 
 @dataclass(frozen=True)
@@ -34,36 +49,37 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(client, site: str, note: str = "") -> tuple[str, str]:
+def create_token(client, site: str, note: str = "", kind: Kind = QUERY_TOKENS) -> tuple[str, str]:
     """Store a new token for site; returns (token_id, token). The token is not stored, only shown."""
     token_id = secrets.token_hex(6)
-    token = f"{PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
+    token = f"{kind.prefix}{token_id}_{secrets.token_urlsafe(32)}"
     client.insert(
-        "api_tokens",
+        kind.table,
         [[token_id, site, digest(token), note, time.time_ns()]],
         column_names=["token_id", "site", "sha256", "note", "version"],
     )
     return token_id, token
 
 
-def revoke_token(client, token_id: str) -> bool:
+def revoke_token(client, token_id: str, kind: Kind = QUERY_TOKENS) -> bool:
     rows = client.query(
-        "SELECT site, sha256, note FROM api_tokens FINAL WHERE token_id = {id:String} AND revoked = 0", parameters={"id": token_id}
+        f"SELECT site, sha256, note FROM {quote_identifier(kind.table)} FINAL"
+        " WHERE token_id = {id:String} AND revoked = 0", parameters={"id": token_id}
     ).result_rows
     if not rows:
         return False
     site, sha256, note = rows[0]
     client.insert(
-        "api_tokens",
+        kind.table,
         [[token_id, site, sha256, note, 1, time.time_ns()]],
         column_names=["token_id", "site", "sha256", "note", "revoked", "version"],
     )
     return True
 
 
-def list_tokens(client, site: str | None = None) -> list[TokenInfo]:
+def list_tokens(client, site: str | None = None, kind: Kind = QUERY_TOKENS) -> list[TokenInfo]:
     rows = client.query(
-        "SELECT token_id, site, sha256, note, created_at FROM api_tokens FINAL WHERE revoked = 0"
+        f"SELECT token_id, site, sha256, note, created_at FROM {quote_identifier(kind.table)} FINAL WHERE revoked = 0"
         " AND ({site:String} = '' OR site = {site:String}) ORDER BY site, created_at",
         parameters={"site": site or ""},
     ).result_rows
@@ -74,13 +90,21 @@ def list_tokens(client, site: str | None = None) -> list[TokenInfo]:
 class TokenCache:
     """The worker's copy of the active tokens, keyed by token id."""
 
+    kind: Kind = QUERY_TOKENS
     tokens: dict[str, TokenInfo] = field(default_factory=dict)
     loaded_at: float = float("-inf")
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reload(self, client) -> None:
-        self.tokens = {t.token_id: t for t in list_tokens(client)}
+        self.tokens = {t.token_id: t for t in list_tokens(client, kind=self.kind)}
         self.loaded_at = time.monotonic()
+
+    def cached_site(self, token: str) -> str | None:
+        """The token's site from memory alone, or None when unknown or the copy is stale: never any I/O,
+        so the event loop may call it; on None, site_of (in a thread) reloads and decides."""
+        if time.monotonic() - self.loaded_at > TOKEN_CACHE_S:
+            return None
+        return self._match(token)
 
     def site_of(self, token: str, connect) -> str | None:
         """The site the token belongs to, or None. connect() gives a ClickHouse client for reloads."""
@@ -98,9 +122,10 @@ class TokenCache:
                 self.reload(connect())
 
     def _match(self, token: str) -> str | None:
-        if not token.startswith(PREFIX) or token.count("_") < 2:
+        prefix = self.kind.prefix
+        if not token.startswith(prefix) or token.count("_") < 2:
             return None
-        token_id = token[len(PREFIX):].split("_", 1)[0]
+        token_id = token[len(prefix):].split("_", 1)[0]
         info = self.tokens.get(token_id)
         # Compared in constant time, so response timing says nothing about how close a guess was.
         if info is not None and hmac.compare_digest(info.sha256, digest(token)):

@@ -1,6 +1,6 @@
 import orjson
 
-from tracker.dedupe import RecentIds
+from tracker.dedupe import RecentIds, key_of, transaction_key
 from tracker.events import COLUMN_NAMES
 from tracker.ingest.intake import Reader
 from tracker.ingest.pipeline import ROW_LAYOUT, Pipeline
@@ -36,9 +36,10 @@ def test_a_batch_becomes_rows_with_every_column(tmp_path):
     assert (second["value"], second["currency"], second["props"]) == (30.0, "EUR", {"n": "2"})
     assert (second["items.item_id"], second["items.item_name"], second["items.price"], second["items.quantity"]) == (
         ["a", ""], ["", "B"], [10.0, 10.0], [2, 1])
-    # Anonymous events of one request share one visitor id; only the client's event_id is remembered.
+    # Anonymous events of one request share one visitor id; the client's event_id and the purchase's
+    # (site, transaction_id) are remembered, not the event_id the tracker chose for the purchase.
     assert first["visitor_id"] == second["visitor_id"]
-    assert len(outcome.keys) == 1
+    assert outcome.keys == [key_of("6f1c1e1e-8a47-4c6a-9d7b-0c2a8e7c1b11"), transaction_key("demo", "T-1")]
 
 
 def test_resends_are_dropped_within_a_request_and_across_requests(tmp_path):

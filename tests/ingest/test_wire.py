@@ -10,6 +10,7 @@ import msgspec
 import orjson
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
+from tracker.dedupe import key_of
 from tracker.ingest import wire
 from tracker.ingest.intake import Reader
 from tracker.ingest.refusal import Refused
@@ -61,6 +62,9 @@ FIELDS = {
     "session": st.one_of(texts, st.none()), "customer_id": st.one_of(texts, st.none()), "props": props,
     "transaction_id": st.one_of(texts, st.none()), "value": st.one_of(numbers, st.none(), texts),
     "currency": st.one_of(st.sampled_from(["EUR", "eur", "", "EU", "EURO", "EU\n"]), st.none(), texts), "items": items,
+    "client_ip": st.one_of(st.sampled_from(["203.0.113.7", "2001:db8::1", "::ffff:192.0.2.1", "1.2.3", "localhost"]),
+                           st.none(), texts),
+    "user_agent": st.one_of(st.sampled_from(["Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0", ""]), st.none(), texts),
     "extra": scalars,
 }
 # Mostly valid events with one field at a time drawn from the whole range above: the fast path
@@ -94,8 +98,8 @@ def outcome(read, body: bytes):
         batch = read(body, NOW)
     except Refused as refused:
         return ("refused", refused.reason, refused.message, [f.as_dict() for f in refused.fields])
-    # Ids we chose are random; a client's send time has been applied to ts.
-    stored = [msgspec.structs.replace(e, sent_at=msgspec.UNSET, event_id=e.event_id if key is not None else None)
+    # Ids we chose are random (a purchase's key is its transaction's); a client's send time has been applied to ts.
+    stored = [msgspec.structs.replace(e, sent_at=msgspec.UNSET, event_id=e.event_id if key == key_of(e.event_id) else None)
               for e, key in zip(batch.events, batch.keys)]
     return stored, batch.keys, batch.indexes, batch.received, batch.rejected
 

@@ -56,11 +56,13 @@ CONNECT_TIMEOUT_S = 2
 READ_TIMEOUT_S = 60  # migrations and the CLI; workers pass shorter ones for what a request waits on
 
 
-def connect(target: Target, database: bool = True, *, read_timeout_s: int = READ_TIMEOUT_S, **settings) -> Client:
+def connect(target: Target, database: bool = True, *, read_timeout_s: int = READ_TIMEOUT_S,
+            connect_timeout_s: int = CONNECT_TIMEOUT_S, **settings) -> Client:
     """A client of its own: clickhouse-connect clients are not safe to share between threads.
 
     Creating it already queries the server, so it blocks like any other call: never on the event
-    loop. Timeouts are whole seconds (clickhouse-connect rounds them)."""
+    loop. Timeouts are whole seconds (clickhouse-connect rounds them). urllib3 also applies the
+    connect timeout while it sends a request body: a large insert needs a longer one."""
     return clickhouse_connect.get_client(
         host=target.host,
         port=target.port,
@@ -69,7 +71,7 @@ def connect(target: Target, database: bool = True, *, read_timeout_s: int = READ
         database=target.database if database else "",
         secure=target.secure,
         autogenerate_session_id=False,
-        connect_timeout=CONNECT_TIMEOUT_S,
+        connect_timeout=connect_timeout_s,
         send_receive_timeout=read_timeout_s,
         settings=settings or None,
     )

@@ -18,6 +18,7 @@ from tracker.config import Settings
 from tracker.errors import ApiError, internal_error_body
 from tracker.http.deadlines import BodyDeadlines
 from tracker.http.timing import RouteTimer
+from tracker.ingest.keys import bearer
 from tracker.ingest.refusal import Refused
 from tracker.ingest.steps import RequestInfo
 
@@ -31,9 +32,12 @@ STATUS = {
     "invalid_events": 400,
     "no_events": 400,
     "too_many_events": 413,
+    "unauthorized": 401,
     "rate_limited": 429,
     "site_list_unavailable": 503,  # the site may exist: clients retry
     "spool_full": 503,
+    "keys_unavailable": 503,
+    "site_list_unavailable": 503,
 }
 
 log = logging.getLogger("tracker.http")
@@ -115,11 +119,14 @@ class IngestEndpoint:
         request = RequestInfo(
             client_ip(scope, headers, settings), headers.get(b"user-agent", b"").decode("latin-1"), received_at_ms,
             origin.decode("latin-1") if origin is not None else None,
+            key=bearer(headers[b"authorization"].decode("latin-1")) if b"authorization" in headers else None,
         )
         try:
             receipt = await tracker.intake.accept(body, request)
         except Refused as refused:
             headers = {"Retry-After": str(refused.retry_after_s)} if refused.retry_after_s is not None else {}
+            if refused.reason == "unauthorized":
+                headers["WWW-Authenticate"] = 'Bearer realm="ingest"'
             raise ApiError(STATUS[refused.reason], refused.reason, refused.message, refused.fields, headers) from None
         return orjson.dumps({"accepted": receipt.accepted, "dropped": receipt.dropped, "rejected": receipt.rejected})
 

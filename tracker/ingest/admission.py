@@ -1,6 +1,7 @@
 """Who may send: the site check and the rate limits, as named steps with their reject reasons.
 
-    check_sites   each event's site exists and allows the request's Origin      reject: unknown_site / origin
+    check_sites   each event's site exists and allows the request's Origin, or   reject: unknown_site / origin / key
+                  is the site of the request's ingest key
     limit         token buckets per client IP and per site (ratelimit.py)       refuse: rate_limited
 """
 
@@ -22,32 +23,30 @@ if TYPE_CHECKING:
 UNKNOWN_SITE = "unknown site"
 
 
-async def site_verdict(sites: SiteCache, site_id: str, origin: str | None, arrived: float) -> str | None:
-    """None if `site_id` may send events from `origin`, else the reason it may not.
-
-    An unknown id reloads the site list first (sites.py), so `site add` works at once; if that
-    cannot be done in time, the request is refused with a 503 that clients retry."""
+async def site_verdict(sites: SiteCache, site_id: str, origin: str | None, arrived: float,
+                       key_site: str | None = None) -> str | None:
+    """None if `site_id` may send events from `origin` (or with a key of `key_site`), else the reason it may not."""
     try:
         site = await sites.lookup(site_id, arrived)
     except SitesUnavailable:
         # Not "unknown site": the site may have been added a moment ago. The snippet retries a 503.
-        raise Refused(
-            "site_list_unavailable",
-            f"site {site_id[:64]!r} is not in this worker's site list and the list could not be reloaded just now; retry shortly",
-            retry_after_s=1,
-        ) from None
+        raise Refused("site_list_unavailable", f"site {site_id[:64]!r} is not in this worker's site list and the list "
+                      "could not be reloaded just now; retry shortly", retry_after_s=1) from None
     if site is None:
         return UNKNOWN_SITE
+    if key_site is not None:
+        return None if key_site == site_id else "the ingest key is for another site"
     if not site.allows_origin(origin):
         return f"origin {origin[:200]} is not allowed to send events for this site"
     return None
 
 
-async def check_sites(sites: SiteCache, batch: Validated, origin: str | None, arrived: float) -> None:
+async def check_sites(sites: SiteCache, batch: Validated, origin: str | None, arrived: float,
+                      key_site: str | None = None) -> None:
     """Keep the events whose site may send; the others join `batch.rejected`. One lookup per distinct site.
 
-    arrived: when the request came in (time.monotonic()); a site list loaded since answers for all its events."""
-    verdicts = {site: await site_verdict(sites, site, origin, arrived) for site in {e.site for e in batch.events}}
+    arrived: when the request came in (time.monotonic()); an unknown site waits for a list loaded since."""
+    verdicts = {site: await site_verdict(sites, site, origin, arrived, key_site) for site in {e.site for e in batch.events}}
     if not any(verdicts.values()):
         return
     kept = []

@@ -27,6 +27,8 @@ MAX_VALUE = 1e12
 MAX_QUANTITY = 1_000_000
 MAX_TS = 10**14  # ms since the epoch, as sent
 MAX_TS_TEXT = 40  # an ISO-8601 time
+MAX_IP = 45  # the longest textual IPv6 address (with an embedded IPv4 one)
+MAX_USER_AGENT = MAX_URL // 4
 
 Id = Annotated[str, Meta(max_length=MAX_ID)]
 Text = Annotated[str, Meta(max_length=MAX_TEXT)]
@@ -65,6 +67,10 @@ class Event(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     value: Annotated[float, Meta(ge=-MAX_VALUE, le=MAX_VALUE)] | None = None
     currency: Annotated[str, Meta(max_length=3)] = ""
     items: Annotated[list[Item], Meta(max_length=MAX_ITEMS)] = []
+    # Only with an ingest key (tracker/ingest/keys.py): the shopper's, for the visitor hash and the
+    # device columns in place of the sending backend's. Never stored.
+    client_ip: Annotated[str, Meta(max_length=MAX_IP)] = ""
+    user_agent: Annotated[str, Meta(max_length=MAX_USER_AGENT)] = ""
 
 
 class Envelope(msgspec.Struct, forbid_unknown_fields=True, gc=False):

@@ -1,9 +1,12 @@
 """One ingest request, from its body to durable rows: the named steps in order, each with its reasons.
 
+    authenticate a backend's ingest key (keys.py)               refuse: unauthorized, keys_unavailable
     read         decode + validate: the compiled fast path (wire.py), else orjson and the
                  detailed validator (envelope.py, payload.py)   refuse: invalid_json, invalid_events,
                                                                 too_many_events, no_events; reject: invalid
-    limit        the client's rate limit (admission.py)         refuse: rate_limited
+    limit        the client's rate limit (admission.py); a       refuse: rate_limited
+                 backend with a key has none, a browser may not
+                 send client_ip/user_agent (keys.py)             refuse: unauthorized
     check_sites  site exists, allows the Origin (admission.py)  reject: unknown_site / invalid;
                  an unknown id reloads the site list first      refuse: site_list_unavailable
     limit_sites  each site's rate limit (admission.py)          refuse: rate_limited
@@ -21,8 +24,11 @@ from dataclasses import dataclass, field
 
 from tracker import metrics
 from tracker.config import Settings
-from tracker.dedupe import key_of
-from tracker.ingest import admission, envelope, wire
+import time
+from typing import Awaitable, Callable
+
+from tracker.dedupe import key_of, transaction_key
+from tracker.ingest import admission, envelope, keys, wire
 from tracker.ingest.event import Event
 from tracker.ingest.payload import Clock, parse_event
 from tracker.ingest.pipeline import Pipeline
@@ -32,6 +38,7 @@ from tracker.ingest.steps import RequestInfo
 from tracker.sites import SiteCache
 from tracker.spool import Spool, SpoolFull
 from tracker.tally import TALLY
+from tracker.tokens import TokenCache
 
 
 @dataclass
@@ -59,7 +66,8 @@ class Receipt:
 
 class Intake:
     def __init__(self, settings: Settings, sites: SiteCache, pipeline: Pipeline, spool: Spool,
-                 ip_limiter: RateLimiter, site_limiter: RateLimiter) -> None:
+                 ip_limiter: RateLimiter, site_limiter: RateLimiter, ingest_keys: TokenCache,
+                 look_up_key: Callable[[str], Awaitable[str | None]]) -> None:
         self.reader = Reader(settings.max_events_per_request, settings.backfill_horizon_days * 86_400_000)
         self.retry_after_s = settings.spool_retry_after_s
         self.sites = sites
@@ -67,13 +75,18 @@ class Intake:
         self.spool = spool
         self.ip_limiter = ip_limiter
         self.site_limiter = site_limiter
+        self.ingest_keys = ingest_keys
+        self.look_up_key = look_up_key  # reloads the ingest keys off the event loop
 
     async def accept(self, body: bytes, request: RequestInfo) -> Receipt:
         arrived = time.monotonic()  # site lists loaded since then answer for every event here
+        request.key_site = await keys.authenticate(self.ingest_keys, request.key, self.look_up_key)
         batch = self.reader.read(body, request.received_at_ms)
         TALLY.inc(metrics.EVENTS_RECEIVED, batch.received)
-        admission.limit(self.ip_limiter, request.ip, batch.received, "this client")
-        await admission.check_sites(self.sites, batch, request.origin, arrived)
+        if request.key_site is None:
+            admission.limit(self.ip_limiter, request.ip, batch.received, "this client")
+            keys.refuse_server_fields(batch.events, batch.indexes)
+        await admission.check_sites(self.sites, batch, request.origin, arrived, request.key_site)
         if not batch.events:
             raise Refused("invalid_events", "no event in the request is valid", admission.rejected_fields(batch.rejected))
         admission.limit_sites(self.site_limiter, batch.events)
@@ -127,4 +140,6 @@ class Reader:
 
 
 def dedupe_keys(events: list[Event], chosen: list[bool]) -> list[int | None]:
-    return [key_of(e.event_id) if c else None for e, c in zip(events, chosen)]
+    """A purchase's key is its (site, transaction_id): the browser's and the backend's count once."""
+    return [transaction_key(e.site, e.transaction_id) if e.transaction_id and e.name == "purchase"
+            else key_of(e.event_id) if c else None for e, c in zip(events, chosen)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import socket
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -17,8 +18,8 @@ from typing import Any
 
 from tracker.errors import FieldError
 from tracker.ingest.event import (
-    MAX_ID, MAX_ITEMS, MAX_NAME, MAX_PROP_KEY, MAX_PROP_VALUE, MAX_PROPS, MAX_QUANTITY, MAX_TEXT, MAX_TS,
-    MAX_TS_TEXT, MAX_URL, MAX_VALUE, Event, Item,
+    MAX_ID, MAX_IP, MAX_ITEMS, MAX_NAME, MAX_PROP_KEY, MAX_PROP_VALUE, MAX_PROPS, MAX_QUANTITY, MAX_TEXT, MAX_TS,
+    MAX_TS_TEXT, MAX_URL, MAX_USER_AGENT, MAX_VALUE, Event, Item,
 )
 
 NAME = re.compile(r"^[A-Za-z0-9_.:\- ]+$")
@@ -82,13 +83,28 @@ def parse_event(raw: Any, clock: Clock, prefix: str = "", default_site: str | No
     session = _string(raw, "session", errors, MAX_ID)
     customer_id = _string(raw, "customer_id", errors, MAX_ID)
     transaction_id = _string(raw, "transaction_id", errors, MAX_ID)
+    client_ip = _string(raw, "client_ip", errors, MAX_IP)
+    if client_ip and not ip_ok(client_ip):
+        errors.add("client_ip", "must be an IPv4 or IPv6 address")
+    user_agent = _string(raw, "user_agent", errors, MAX_USER_AGENT)
     if errors.items:
         return errors.items
     return Event(
         site=site, name=name, ts=ts_ms, event_id=event_id, url=url, referrer=referrer, visitor=visitor,
         session=session, customer_id=customer_id, props=props, transaction_id=transaction_id, value=value,
-        currency=currency, items=items,
+        currency=currency, items=items, client_ip=client_ip, user_agent=user_agent,
     )
+
+
+def ip_ok(text: str) -> bool:
+    """An IPv4 or IPv6 address (socket's C parser: a tenth of ipaddress's cost, which an import pays per row)."""
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, text)
+            return True
+        except (OSError, ValueError):  # ValueError: an embedded NUL
+            pass
+    return False
 
 
 def parse_timestamp_ms(value: Any) -> int | None:

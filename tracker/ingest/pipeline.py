@@ -43,11 +43,37 @@ class Pipeline:
 
     def run(self, events: list[Event], keys: list[int | None], request: RequestInfo) -> Outcome:
         """`keys`: each event's dedupe key, None where we chose its event_id."""
+        if request.key_site is not None:
+            return self._run_backend(events, keys, request)
         agent = steps.bot_filter(request)
         if agent is None:
             return Outcome([], [], {"bot": len(events)})
         dropped: dict[str, int] = {}
         events, keys = steps.dedupe(events, keys, self.recent, dropped)
+        lines, kept_keys = self._encode(events, keys, request, agent, dropped)
+        return Outcome(lines, kept_keys, dropped)
+
+    def _run_backend(self, events: list[Event], keys: list[int | None], request: RequestInfo) -> Outcome:
+        """A shop backend's request: each shopper's events as if that shopper had sent them."""
+        dropped: dict[str, int] = {}
+        events, keys = steps.dedupe(events, keys, self.recent, dropped)
+        lines: list[bytes] = []
+        kept_keys: list[int] = []
+        for (ip, user_agent), (group, group_keys) in steps.shoppers(events, keys, request).items():
+            # Built directly: dataclasses.replace costs as much as encoding the group's rows.
+            shopper = RequestInfo(ip, user_agent, request.received_at_ms, request.origin, request.key, request.key_site)
+            agent = steps.server_bot_filter(shopper)
+            if agent is None:
+                dropped["bot"] = dropped.get("bot", 0) + len(group)
+                continue
+            group_lines, group_kept = self._encode(group, group_keys, shopper, agent, dropped)
+            lines += group_lines
+            kept_keys += group_kept
+        return Outcome(lines, kept_keys, dropped)
+
+    def _encode(self, events: list[Event], keys: list[int | None], request: RequestInfo, agent: Agent,
+                dropped: dict[str, int]) -> tuple[list[bytes], list[int]]:
+        """The stored rows of one shopper's events (referrer and visitor id steps), and their kept keys."""
         received = request.received_at_ms / 1000  # JSON input formats read DateTime64 from seconds with a fraction
         # (site, shop's visitor id or "" for this request's IP and user agent) -> visitor id: the
         # events of one request mostly come from one browser, so one hash serves them all.
@@ -73,7 +99,7 @@ class Pipeline:
             ))
             if key is not None:
                 kept_keys.append(key)
-        return Outcome(lines, kept_keys, dropped)
+        return lines, kept_keys
 
 
 def _item_columns(items: list[Item]) -> tuple:

@@ -1,6 +1,8 @@
 """The named enrichment steps. Each works on what it can share: the request, a cached page, one event.
 
     bot_filter   per request: the user agent, parsed once per distinct agent (useragent.py)
+    shoppers     a backend's request (ingest key): its events grouped by the shopper's IP and
+                 User-Agent they carry, each group then passes the steps as a request of its own
     dedupe       per request: resent event_ids, within the request and acknowledged before
     referrer     per event, cached per (page URL, referrer) pair: spam, source, UTM tags, path
     visitor_id   per event with a shop's visitor id, else once per site and request
@@ -31,6 +33,13 @@ class RequestInfo:
     user_agent: str
     received_at_ms: int
     origin: str | None = None
+    key: str | None = None  # the ingest key the request carried (Authorization: Bearer)
+    key_site: str | None = None  # its site once authenticated: the request is a shop backend's
+
+
+# A backend's event without the shopper's user_agent: kept (a backend's own agent is no browser),
+# its device columns left empty.
+UNKNOWN_AGENT = useragent.Agent("", "", "", "")
 
 
 class Page(NamedTuple):
@@ -51,6 +60,22 @@ class Page(NamedTuple):
 def bot_filter(request: RequestInfo) -> useragent.Agent | None:
     """The agent's columns, or None: a bot's events are dropped."""
     return useragent.describe(request.user_agent)
+
+
+def server_bot_filter(request: RequestInfo) -> useragent.Agent | None:
+    """A backend's group of events: the shopper's agent if it sent one (None for a bot's), else unknown."""
+    return useragent.describe(request.user_agent) if request.user_agent else UNKNOWN_AGENT
+
+
+def shoppers(events: list[Event], keys: list[int | None],
+             request: RequestInfo) -> dict[tuple[str, str], tuple[list[Event], list[int | None]]]:
+    """A backend's events by (IP, User-Agent) of the shopper: the fields sent, else the request's IP and no agent."""
+    groups: dict[tuple[str, str], tuple[list[Event], list[int | None]]] = {}
+    for event, key in zip(events, keys):
+        group = groups.setdefault((event.client_ip or request.ip, event.user_agent), ([], []))
+        group[0].append(event)
+        group[1].append(key)
+    return groups
 
 
 def dedupe(events: list[Event], keys: list[int | None], recent: RecentIds,

@@ -21,7 +21,7 @@ import msgspec
 from msgspec import UNSET, Meta
 
 from tracker.ingest.event import Envelope, Event, Item
-from tracker.ingest.payload import NAME, Clock, parse_timestamp_ms
+from tracker.ingest.payload import NAME, Clock, ip_ok, parse_timestamp_ms
 
 # `.lower().startswith(("http://", "https://"))` in the detailed path: no non-ASCII character lowers to these.
 _HTTP = re.compile(r"[hH][tT][tT][pP][sS]?://")
@@ -81,6 +81,8 @@ def finish(request: Request, now_ms: int, horizon_ms: int) -> Valid | None:
     if not all(map(_name_ok, {e.name for e in events})):
         return None
     if not all(map(_http_ok, {e.url for e in events})):
+        return None
+    if not all(map(_ip_ok, {e.client_ip for e in events})):
         return None
     app_referrers = {r for r in {e.referrer for e in events} if not _http_ok(r)}
     chosen = [e.event_id is not None for e in events]
@@ -144,6 +146,10 @@ def _name_ok(name: str) -> bool:
 
 def _http_ok(url: str) -> bool:
     return not url or _HTTP.match(url) is not None
+
+
+def _ip_ok(text: str) -> bool:
+    return not text or ip_ok(text)
 
 
 def _ms(value: int | float | str | None) -> int | None:
