@@ -28,9 +28,11 @@ log = logging.getLogger("tracker.ingest")
 
 
 def bearer(authorization: str) -> str | None:
-    """The key of an `Authorization: Bearer <key>` header, else None."""
+    """The ingest key of an `Authorization: Bearer fhk_...` header, else None. Other credentials (a
+    query token, a proxy's) are not ours to judge here: such a request is treated as a browser's."""
     scheme, _, key = authorization.partition(" ")
-    return key.strip() or None if scheme.lower() == "bearer" else None
+    key = key.strip()
+    return key if scheme.lower() == "bearer" and key.startswith(INGEST_KEYS.prefix) else None
 
 
 async def authenticate(keys: TokenCache, key: str | None, look_up: Callable[[str], Awaitable[str | None]]) -> str | None:
