@@ -37,7 +37,6 @@ STATUS = {
     "site_list_unavailable": 503,  # the site may exist: clients retry
     "spool_full": 503,
     "keys_unavailable": 503,
-    "site_list_unavailable": 503,
 }
 
 log = logging.getLogger("tracker.http")
