@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from tracker.clickhouse import embedded
 from tracker.clickhouse.client import Target, connect
 
@@ -59,3 +61,12 @@ def start_two_shards(base: Path) -> TwoShards:
     for shard in range(2):
         cluster.start(shard)
     return cluster
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    """Two shards for a test module (imported by the modules that use it)."""
+    cluster = start_two_shards(tmp_path_factory.mktemp("cluster"))
+    yield cluster
+    for shard in range(2):
+        cluster.stop(shard)

@@ -13,7 +13,7 @@ from xml.etree import ElementTree
 import pytest
 from starlette.testclient import TestClient
 
-from tests.cluster_support import CLUSTER, start_two_shards
+from tests.cluster_support import CLUSTER, shards  # noqa: F401 - shards: the module's fixture
 from tests.conftest import BROWSER_UA, count_rows, wait_for
 from tests.test_flusher import array_row
 from tracker.app import create_app
@@ -27,14 +27,6 @@ from tracker.spool import Spool
 from tracker.tokens import create_token
 
 DB = "shop"
-
-
-@pytest.fixture(scope="module")
-def shards(tmp_path_factory):
-    cluster = start_two_shards(tmp_path_factory.mktemp("cluster"))
-    yield cluster
-    for shard in range(2):
-        cluster.stop(shard)
 
 
 def test_a_sharded_table_becomes_replicated_local_tables_and_a_distributed_table():

@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 import pytest
 from starlette.testclient import TestClient
 
-from tests.cluster_support import start_two_shards
+from tests.cluster_support import shards  # noqa: F401 - the module's fixture
 from tests.conftest import BROWSER_UA, count_rows, wait_for
 from tests.test_random_journeys import SITE, journeys, payload, span
 from tracker.app import create_app
@@ -24,14 +24,6 @@ from tracker.sites import Site, add_site
 from tracker.tokens import create_token
 
 DB = "journeys"
-
-
-@pytest.fixture(scope="module")
-def shards(tmp_path_factory):
-    cluster = start_two_shards(tmp_path_factory.mktemp("cluster"))
-    yield cluster
-    for shard in range(2):
-        cluster.stop(shard)
 
 
 @contextmanager

@@ -118,6 +118,16 @@ def _with_clickhouse(settings: Settings, work):
             owned.stop()
 
 
+def _site_missing(client, site: str) -> bool:
+    """True (and says so on stderr) when `site` does not exist: commands about a site stop there."""
+    from tracker.sites import get_site
+
+    if get_site(client, site) is not None:
+        return False
+    print(f"error: there is no site {site!r} (add it with: python -m tracker site add {site})", file=sys.stderr)
+    return True
+
+
 def migrate_command(settings: Settings, args) -> int:
     from tracker.clickhouse.migrate import migrate_configured
 
@@ -164,7 +174,6 @@ def token_command(settings: Settings, args) -> int:
     """`token ...` (query API tokens) and `key ...` (ingest keys): the same secrets in two tables."""
     from tracker.app import prepare_database
     from tracker.ingest.keys import INGEST_KEYS
-    from tracker.sites import get_site
     from tracker.tokens import QUERY_TOKENS, TOKEN_CACHE_S, create_token, list_tokens, revoke_token
 
     what, kind = ("key", INGEST_KEYS) if args.command == "key" else ("token", QUERY_TOKENS)
@@ -174,8 +183,7 @@ def token_command(settings: Settings, args) -> int:
         prepare_database(settings, target)
         client = connect(target)
         if args.token_command == "create":
-            if get_site(client, args.site) is None:
-                print(f"error: there is no site {args.site!r} (add it with: python -m tracker site add {args.site})", file=sys.stderr)
+            if _site_missing(client, args.site):
                 return 2
             token_id, token = create_token(client, args.site, args.note, kind)
             print(token)
@@ -204,7 +212,6 @@ def import_command(settings: Settings, args) -> int:
     from tracker.imports.load import Importer, describe_rejects
     from tracker.imports.rows import count_lines, file_format, parse_mapping
     from tracker.ingest.salts import DailySalts
-    from tracker.sites import get_site
 
     path = Path(args.file)
     if not path.is_file():
@@ -226,8 +233,7 @@ def import_command(settings: Settings, args) -> int:
         # A busy ClickHouse may stop reading a 30 MB insert for a while (it writes parts meanwhile);
         # urllib3 waits that long only as long as the connect timeout allows.
         client = connect(target, connect_timeout_s=IMPORT_TIMEOUT_S, read_timeout_s=IMPORT_TIMEOUT_S)
-        if get_site(client, args.site) is None:
-            print(f"error: there is no site {args.site!r} (add it with: python -m tracker site add {args.site})", file=sys.stderr)
+        if _site_missing(client, args.site):
             return 2
         total = count_lines(path) - (1 if fmt == "csv" else 0)
         with tqdm(total=total, unit=" rows", unit_scale=True, file=sys.stderr, disable=args.quiet, desc=path.name) as bar:
@@ -260,15 +266,13 @@ def webhook_command(settings: Settings, args) -> int:
     from tracker.app import prepare_database
     from tracker.queries.carts import MAX_IDLE_S, MIN_IDLE_S
     from tracker.queries.durations import format_duration, parse_duration
-    from tracker.sites import get_site
     from tracker.webhooks.registry import add_webhook, list_webhooks, remove_webhook
 
     def work(target):
         prepare_database(settings, target)
         client = connect(target)
         if args.webhook_command == "add":
-            if get_site(client, args.site) is None:
-                print(f"error: there is no site {args.site!r} (add it with: python -m tracker site add {args.site})", file=sys.stderr)
+            if _site_missing(client, args.site):
                 return 2
             try:
                 idle_s = parse_duration(args.idle) if args.idle else settings.abandoned_idle_minutes * 60
