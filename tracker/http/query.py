@@ -210,14 +210,6 @@ def _run_trends(tracker, spec, params: Params):
             "series": funnels.run_trends(tracker.queries, spec)}
 
 
-async def funnel(request: Request) -> Response:
-    return await _answer(request, "funnel")
-
-
-async def funnel_trends(request: Request) -> Response:
-    return await _answer(request, "funnel_trends")
-
-
 # --- carts ----------------------------------------------------------------------------------
 
 
@@ -260,14 +252,6 @@ def _run_carts(tracker, query: carts.CartQuery, params: Params):
     }
 
 
-async def abandoned_carts(request: Request) -> Response:
-    return await _answer(request, "abandoned_carts")
-
-
-async def recovered_carts(request: Request) -> Response:
-    return await _answer(request, "recovered_carts")
-
-
 # --- stats ----------------------------------------------------------------------------------
 
 
@@ -282,10 +266,6 @@ def _stats_query(tracker, site: Site, params: Params) -> stats.StatsQuery | None
 
 def _run_stats(tracker, query: stats.StatsQuery, params: Params):
     return {"site": query.site, **query.range.as_dict(), "filter": describe(query.segment), **stats.run_stats(tracker.queries, query)}
-
-
-async def site_stats(request: Request) -> Response:
-    return await _answer(request, "stats")
 
 
 # --- channels and sales cycle ----------------------------------------------------------------
@@ -329,14 +309,6 @@ def _run_sales_cycle(tracker, query: sales_cycle.SalesCycleQuery, params: Params
     }
 
 
-async def channel_stats(request: Request) -> Response:
-    return await _answer(request, "channels")
-
-
-async def sales_cycle_time(request: Request) -> Response:
-    return await _answer(request, "sales_cycle")
-
-
 # --- end channels and sales cycle ------------------------------------------------------------
 
 # --- cohorts and products -------------------------------------------------------------------
@@ -363,10 +335,6 @@ def _run_cohorts(tracker, query: cohorts.CohortQuery, params: Params):
     }
 
 
-async def cohort_report(request: Request) -> Response:
-    return await _answer(request, "cohorts")
-
-
 def _product_query(tracker, site: Site, params: Params) -> products.ProductQuery | None:
     time_range = params.attempt(lambda: parse_range(params.get("from"), params.get("to"), site.timezone))
     sort = params.choice("sort", products.SORTS, "units")
@@ -387,15 +355,6 @@ def _run_abandoned_products(tracker, query: carts.CartQuery, params: Params):
     }
 
 
-async def product_report(request: Request) -> Response:
-    return await _answer(request, "products")
-
-
-async def abandoned_products(request: Request) -> Response:
-    # The carts are chosen exactly as /carts/abandoned chooses them (same parameters, same builder).
-    return await _answer(request, "abandoned_products")
-
-
 # --- end of cohorts and products -----------------------------------------------------------
 
 
@@ -412,19 +371,13 @@ QUERIES = {
     "abandoned_products": Query(_cart_query("abandoned"), _run_abandoned_products, tables.abandoned_product_rows),
 }
 
-HANDLERS = {
-    "funnel": funnel,
-    "funnel_trends": funnel_trends,
-    "abandoned_carts": abandoned_carts,
-    "recovered_carts": recovered_carts,
-    "stats": site_stats,
-    # channels and sales cycle
-    "channels": channel_stats,
-    "sales_cycle": sales_cycle_time,
+def _handler(name: str):
+    """The Starlette endpoint of one query API endpoint: every one answers through _answer."""
+    async def endpoint(request: Request) -> Response:
+        return await _answer(request, name)
 
-    # --- cohorts and products ---
-    "cohorts": cohort_report,
-    "products": product_report,
-    "abandoned_products": abandoned_products,
-    # --- end of cohorts and products ---
-}
+    endpoint.__name__ = name
+    return endpoint
+
+
+HANDLERS = {name: _handler(name) for name in QUERIES}
