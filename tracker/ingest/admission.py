@@ -15,7 +15,7 @@ from tracker.errors import FieldError
 from tracker.ingest.event import Event
 from tracker.ingest.ratelimit import RateLimiter
 from tracker.ingest.refusal import Refused
-from tracker.sites import SiteCache, SitesUnavailable
+from tracker.sites import Site, SiteCache, SitesUnavailable
 
 if TYPE_CHECKING:
     from tracker.ingest.intake import Validated
@@ -32,6 +32,10 @@ async def site_verdict(sites: SiteCache, site_id: str, origin: str | None, arriv
         # Not "unknown site": the site may have been added a moment ago. The snippet retries a 503.
         raise Refused("site_list_unavailable", f"site {site_id[:64]!r} is not in this worker's site list and the list "
                       "could not be reloaded just now; retry shortly", retry_after_s=1) from None
+    return verdict(site, site_id, origin, key_site)
+
+
+def verdict(site: Site | None, site_id: str, origin: str | None, key_site: str | None) -> str | None:
     if site is None:
         return UNKNOWN_SITE
     if key_site is not None:
@@ -46,7 +50,12 @@ async def check_sites(sites: SiteCache, batch: Validated, origin: str | None, ar
     """Keep the events whose site may send; the others join `batch.rejected`. One lookup per distinct site.
 
     arrived: when the request came in (time.monotonic()); an unknown site waits for a list loaded since."""
-    verdicts = {site: await site_verdict(sites, site, origin, arrived, key_site) for site in {e.site for e in batch.events}}
+    site_ids = {e.site for e in batch.events}
+    cached = sites.sites
+    if all(site_id in cached for site_id in site_ids):  # the common case, answered without awaiting
+        verdicts = {site_id: verdict(cached[site_id], site_id, origin, key_site) for site_id in site_ids}
+    else:
+        verdicts = {site_id: await site_verdict(sites, site_id, origin, arrived, key_site) for site_id in site_ids}
     if not any(verdicts.values()):
         return
     kept = []

@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Awaitable, Callable
 
 from tracker import metrics
 from tracker.config import Settings
-import time
-from typing import Awaitable, Callable
-
-from tracker.dedupe import key_of, transaction_key
+from tracker.dedupe import transaction_key
 from tracker.ingest import admission, envelope, keys, wire
 from tracker.ingest.event import Event
 from tracker.ingest.payload import Clock, parse_event
@@ -80,7 +78,8 @@ class Intake:
 
     async def accept(self, body: bytes, request: RequestInfo) -> Receipt:
         arrived = time.monotonic()  # site lists loaded since then answer for every event here
-        request.key_site = await keys.authenticate(self.ingest_keys, request.key, self.look_up_key)
+        if request.key is not None:  # a shop backend's request (a browser's has no key: nothing to await)
+            request.key_site = await keys.authenticate(self.ingest_keys, request.key, self.look_up_key)
         batch = self.reader.read(body, request.received_at_ms)
         TALLY.inc(metrics.EVENTS_RECEIVED, batch.received)
         if request.key_site is None:
@@ -140,6 +139,8 @@ class Reader:
 
 
 def dedupe_keys(events: list[Event], chosen: list[bool]) -> list[int | None]:
-    """A purchase's key is its (site, transaction_id): the browser's and the backend's count once."""
+    """A purchase's key is its (site, transaction_id): the browser's and the backend's count once.
+
+    Any other event's is key_of(event_id), inlined (`.int >> 64`): a validated event_id is a UUID."""
     return [transaction_key(e.site, e.transaction_id) if e.transaction_id and e.name == "purchase"
-            else key_of(e.event_id) if c else None for e, c in zip(events, chosen)]
+            else e.event_id.int >> 64 if c else None for e, c in zip(events, chosen)]

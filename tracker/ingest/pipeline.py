@@ -1,10 +1,12 @@
 """The ingest pipeline: validated events pass the named steps (steps.py), then become stored rows.
 
 A step may drop an event with a reason (counted in tracker_events_dropped_total{reason}). Rows are
-encoded here, once (tracker/events.py encode_row), and travel as bytes through the spool to an
-insert, so the flusher does no per-row work. What can be done per request (the user agent, resend
-checks, the anonymous visitor id) is done once per request; a page's columns are cached per
-(URL, referrer) pair; per event there is one tuple concatenation and one encode.
+encoded here, once, and travel as bytes through the spool to an insert, so the flusher does no
+per-row work. What can be done per request (the user agent, resend checks, the anonymous visitor
+id) is done once per request. A row is assembled from encoded parts (tracker/events.py): a page's
+columns are encoded once per (URL, referrer) pair and cached, a request's device columns once per
+request, and an event without commerce fields ends in a constant; per event there is one encode
+of its own eight columns and one join.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tracker.dedupe import RecentIds
-from tracker.events import encode_row
+import orjson
+
+from tracker.events import row_end, row_middle
 from tracker.ingest import steps
 from tracker.ingest.event import Event, Item
 from tracker.ingest.salts import DailySalts
@@ -26,6 +30,8 @@ TAIL = ("props", "transaction_id", "value", "currency",
         "items.item_id", "items.item_name", "items.item_category", "items.price", "items.quantity")
 ROW_LAYOUT = (*HEAD, *Page._fields, *Agent._fields, *TAIL)
 _NO_ITEMS = ((), (), (), (), ())
+_PLAIN_TAIL = ({}, "", None, "")  # no props, no transaction, no value, no currency
+_PLAIN_END = row_end(_PLAIN_TAIL + _NO_ITEMS)
 
 
 @dataclass
@@ -39,7 +45,7 @@ class Pipeline:
     def __init__(self, salts: DailySalts, recent: RecentIds, spam_referrers: frozenset[str]) -> None:
         self.recent = recent
         self.page = steps.make_referrer(steps.SPAM_REFERRERS | spam_referrers)
-        self.visitor_id = steps.make_visitor_id(salts)
+        self.visitor_ids = steps.VisitorIds(salts)
 
     def run(self, events: list[Event], keys: list[int | None], request: RequestInfo) -> Outcome:
         """`keys`: each event's dedupe key, None where we chose its event_id."""
@@ -75,28 +81,36 @@ class Pipeline:
                 dropped: dict[str, int]) -> tuple[list[bytes], list[int]]:
         """The stored rows of one shopper's events (referrer and visitor id steps), and their kept keys."""
         received = request.received_at_ms / 1000  # JSON input formats read DateTime64 from seconds with a fraction
-        # (site, shop's visitor id or "" for this request's IP and user agent) -> visitor id: the
-        # events of one request mostly come from one browser, so one hash serves them all.
-        visitors: dict[tuple[str, str], int] = {}
+        # site -> the anonymous visitor id of this request's IP and user agent: one hash serves all
+        # of a request's events, which mostly come from one browser.
+        anonymous: dict[str, int] = {}
         lines, kept_keys = [], []
-        page_of, visitor_id = self.page, self.visitor_id
+        device = row_middle(agent)
+        plain_end = device + _PLAIN_END
+        page_of, shop_visitor, anonymous_visitor, dumps = self.page, self.visitor_ids.shop, self.visitor_ids.anonymous, orjson.dumps
         for event, key in zip(events, keys):
             page = page_of(event.url, event.referrer)
             if page is None:
                 dropped["referrer_spam"] = dropped.get("referrer_spam", 0) + 1
                 continue
             site = event.site
-            who = (site, event.visitor)
-            visitor = visitors.get(who)
-            if visitor is None:
-                visitor = visitors[who] = visitor_id(site, event.visitor, request)
+            if event.visitor:
+                visitor = shop_visitor(site, event.visitor)
+            else:
+                visitor = anonymous.get(site)
+                if visitor is None:
+                    visitor = anonymous[site] = anonymous_visitor(site, request)
+            tail = (event.props, event.transaction_id, event.value, event.currency)
             items = event.items
-            lines.append(encode_row(
-                (site, event.ts / 1000, received, event.event_id, event.name, visitor, event.session, event.customer_id)
-                + page + agent
-                + (event.props, event.transaction_id, event.value, event.currency)
-                + (_item_columns(items) if items else _NO_ITEMS)
-            ))
+            if items:
+                end = device + row_end(tail + _item_columns(items))
+            elif tail == _PLAIN_TAIL:
+                end = plain_end
+            else:
+                end = device + row_end(tail + _NO_ITEMS)
+            # The row's parts in storage order (ROW_LAYOUT): this event's own columns, then the page's and the rest.
+            start = dumps((site, event.ts / 1000, received, event.event_id, event.name, visitor, event.session, event.customer_id))
+            lines.append(b"".join((start[:-1], page, end)))
             if key is not None:
                 kept_keys.append(key)
         return lines, kept_keys

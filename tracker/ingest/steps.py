@@ -5,7 +5,7 @@
                  User-Agent they carry, each group then passes the steps as a request of its own
     dedupe       per request: resent event_ids, within the request and acknowledged before
     referrer     per event, cached per (page URL, referrer) pair: spam, source, UTM tags, path
-    visitor_id   per event with a shop's visitor id, else once per site and request
+    visitor_id   per shop's visitor id (cached across requests), else once per site and request
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from tracker.dedupe import RecentIds
+from tracker.events import row_middle
 from tracker.ingest import sources, useragent
 from tracker.ingest.event import Event
 from tracker.ingest.salts import DailySalts
@@ -98,8 +99,8 @@ def dedupe(events: list[Event], keys: list[int | None], recent: RecentIds,
 
 def make_referrer(spam: frozenset[str]):
     @lru_cache(maxsize=16384)  # a shop's pages and referrers repeat; parsing them is all of this step
-    def referrer(page_url: str, referrer_url: str) -> Page | None:
-        """The page's columns, or None when the referrer is spam."""
+    def referrer(page_url: str, referrer_url: str) -> bytes | None:
+        """The page's columns, encoded for a row (tracker/events.py row_middle), or None when the referrer is spam."""
         page = urlsplit(page_url) if page_url else None
         hostname = (page.hostname or "") if page else ""
         ref = urlsplit(referrer_url) if referrer_url else None
@@ -114,20 +115,37 @@ def make_referrer(spam: frozenset[str]):
             path += "#" + page.fragment  # a hash-routed single-page shop: the fragment is the page
         elif page and page.fragment:
             url = url.split("#", 1)[0]
-        return Page(url, hostname, path, referrer_url if ref_host else "", ref_host,
-                    src.source, src.medium, src.campaign, src.term, src.content)
+        return row_middle(Page(url, hostname, path, referrer_url if ref_host else "", ref_host,
+                               src.source, src.medium, src.campaign, src.term, src.content))
 
     return referrer
 
 
-def make_visitor_id(salts: DailySalts):
-    def visitor_id(site: str, visitor: str, request: RequestInfo) -> int:
-        if visitor:
-            # A shop-provided id (sent only with consent) is stable across days by design.
-            material, key = f"{site}\x00{visitor}".encode(), b"visitor"
-        else:
-            material = f"{site}\x00{request.ip}\x00{request.user_agent}".encode()
-            key = salts.current(request.received_at_ms / 1000)
-        return int.from_bytes(hashlib.blake2b(material, key=key, digest_size=8).digest(), "little")
+# Shop-provided visitor ids hashed lately. Their hash never changes (no daily salt), and a
+# visitor's events come in several requests, so most are hashed once, not once per request.
+SHOP_VISITORS_CACHED = 65_536
 
-    return visitor_id
+
+class VisitorIds:
+    """The stored visitor_id: a keyed hash of the shop's visitor id, else of the site, IP and user agent."""
+
+    def __init__(self, salts: DailySalts) -> None:
+        self.salts = salts
+        self.shop = lru_cache(maxsize=SHOP_VISITORS_CACHED)(self._shop)
+
+    @staticmethod
+    def _shop(site: str, visitor: str) -> int:
+        # A shop-provided id (sent only with consent) is stable across days by design.
+        return _hash(f"{site}\x00{visitor}".encode(), b"visitor")
+
+    def anonymous(self, site: str, request: RequestInfo) -> int:
+        """Cookieless: with the day's salt, so it cannot be followed past midnight."""
+        material = f"{site}\x00{request.ip}\x00{request.user_agent}".encode()
+        return _hash(material, self.salts.current(request.received_at_ms / 1000))
+
+    def __call__(self, site: str, visitor: str, request: RequestInfo) -> int:
+        return self.shop(site, visitor) if visitor else self.anonymous(site, request)
+
+
+def _hash(material: bytes, key: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(material, key=key, digest_size=8).digest(), "little")
