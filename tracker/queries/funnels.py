@@ -158,15 +158,14 @@ def _pairs_sql(strict: bool, implicit_first: bool, single: bool, unmatched: bool
             "arrayMap(p -> toUInt8(bitAnd(p, 255)), pairs) AS c"]
 
 
-def _levels_sql(n: int, order: str, implicit_first: bool) -> list[str]:
+def _levels_sql(n: int, order: str, implicit_first: bool, first: str = "toUInt32(bitShiftRight(ev[1], 24))") -> list[str]:
     """Select-list items computing reached (Array(UInt32), 0 = not reached) from pairs t, c.
 
     implicit_first: step 1 is "any event", so every event is a step-1 event. Its pairs are then
     left out (most of the pairs): the latest step-1 time before a pair is the pair's own second,
-    and the unit reaches step 1 at its first event.
+    and the unit reaches step 1 at its first event, at second `first`.
     """
     cols = []
-    first = "toUInt32(bitShiftRight(ev[1], 24))"
     if order == "any":
         for k in range(1, n + 1):
             if k == 1 and implicit_first:
@@ -178,12 +177,14 @@ def _levels_sql(n: int, order: str, implicit_first: bool) -> list[str]:
         reached = [first if k == 1 and implicit_first else f"arrayFirst((x, a) -> a, t, a{k})" for k in range(1, n + 1)]
         cols.append(f"[{', '.join(reached)}] AS reached")
         return cols
-    if implicit_first:
-        cols.append("t AS f1")
-    else:
+    if not implicit_first:
         cols.append("arrayMap((x, cc) -> if(cc = 1, x, 0), t, c) AS s1")
     for k in range(1, n + 1):
-        if k > 1:
+        if k == 2 and implicit_first:
+            # The latest step-1 time before a pair is its own second (see above): every step-2
+            # pair starts a chain at itself.
+            cols.append("arrayMap((x, cc) -> if(cc = 2, x, 0), t, c) AS s2")
+        elif k > 1:
             # f{k-1} at a pair of step k is its value before that pair: a pair has one step, so the
             # pair itself did not move f{k-1}.
             cols.append(
@@ -227,8 +228,24 @@ def build_sql(spec: FunnelSpec) -> tuple[str, dict]:
     keep_all = strict or session  # events matching no step still matter (interruptions, session gaps)
     single = one_step_per_event(spec.steps)
 
+    first = spec.steps[0]
+    implicit_first = (
+        not strict
+        and [(a.name, a.filters) for a in first.alternatives] == [(ANY_EVENT, ())]
+        and all(step.same_as != 0 for step in spec.steps)
+    )
+    # Per visitor, with step 1 "any event" (the shop funnel): an event that matches only step 1
+    # adds nothing past the visitor's first second, so only the events matching a later step enter
+    # the arrays (a shop's page views are most of its events), and the first second is a min().
+    sparse = implicit_first and not keep_all
+
     packed = f"bitShiftLeft(toUInt64(toUInt32(toDateTime(ts))), {_STEP_BITS}) + mask"
-    visitor_cols = [f"arraySort(groupArray({packed})) AS evs" if keep_all else f"arraySort(groupArrayIf({packed}, mask != 0)) AS evs"]
+    if keep_all:
+        visitor_cols = [f"arraySort(groupArray({packed})) AS evs"]
+    elif sparse:
+        visitor_cols = [f"arraySort(groupArrayIf({packed}, mask > 1)) AS evs", "toUInt32(min(toDateTime(ts))) AS first_t"]
+    else:
+        visitor_cols = [f"arraySort(groupArrayIf({packed}, mask != 0)) AS evs"]
     if attr and session:
         # Each event's breakdown value as a small code next to its millisecond time, so one numeric
         # sort gives the values in time order (arrays of strings are several times slower).
@@ -247,7 +264,7 @@ def build_sql(spec: FunnelSpec) -> tuple[str, dict]:
             WHERE site = {{site:String}} AND ts >= {{start:DateTime64(3)}} AND ts < {{end:DateTime64(3)}}
         )
         GROUP BY visitor_id
-        HAVING length(evs) > 0"""
+        {"" if sparse else "HAVING length(evs) > 0"}"""
 
     if session:
         # A session starts at an event more than gap_s after the previous one (same rule as the
@@ -268,18 +285,12 @@ def build_sql(spec: FunnelSpec) -> tuple[str, dict]:
         )
         ARRAY JOIN arraySplit((e, s) -> s, evs, starts) AS unit{entry}"""
     else:
-        units = f"SELECT evs AS unit{', attr' if attr else ''} FROM ({per_visitor})"
+        units = f"SELECT evs AS unit{', first_t' if sparse else ''}{', attr' if attr else ''} FROM ({per_visitor})"
 
-    first = spec.steps[0]
-    implicit_first = (
-        not strict
-        and [(a.name, a.filters) for a in first.alternatives] == [(ANY_EVENT, ())]
-        and all(step.same_as != 0 for step in spec.steps)
-    )
     unit_cols = [
         f"{_occurrence_sql(spec.steps)} AS ev",
         *_pairs_sql(strict, implicit_first, single, keep_all),
-        *_levels_sql(n, spec.order, implicit_first),
+        *_levels_sql(n, spec.order, implicit_first, *(["first_t"] if sparse else [])),
     ]
     per_unit = f"""
     SELECT reached{', attr' if attr else ''}
