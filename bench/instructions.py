@@ -59,7 +59,8 @@ async def drive(app, bodies: list[bytes]) -> None:
             if message["type"] == "http.response.start" and message["status"] != 202:
                 raise RuntimeError(f"status {message['status']}")
 
-        scope = {"type": "http", "method": "POST", "path": "/api/event", "client": ("127.0.0.1", 40000),
+        scope = {"type": "http", "method": "POST", "path": "/api/event", "root_path": "", "query_string": b"",
+                 "client": ("127.0.0.1", 40000),
                  "headers": [*headers, (b"content-length", str(len(data)).encode())]}
         await app(scope, receive, send)
 
@@ -87,11 +88,19 @@ async def serve(tmp: Path, clickhouse_url: str, requests: int, batch: int) -> No
     await stop_tracker(tracker)
 
 
-def traced(tmp: Path, clickhouse_url: str, requests: int, batch: int) -> int:
-    out = tmp / f"callgrind.{requests}.{batch}"
+async def serve_bare(requests: int, batch: int) -> None:
+    from bench.bare_app import app
+
+    rng = random.Random(1)
+    await drive(app, [body(batch, rng) for _ in range(WARM_UP)])
+    await drive(app, [body(batch, rng) for _ in range(requests)])
+
+
+def traced(tmp: Path, clickhouse_url: str, requests: int, batch: int, mode: str = "--serve") -> int:
+    out = tmp / f"callgrind.{mode}.{requests}.{batch}"
     subprocess.run(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, __file__,
-         "--serve", str(tmp / f"run-{requests}-{batch}"), clickhouse_url, str(requests), str(batch)],
+         mode, str(tmp / f"run-{requests}-{batch}"), clickhouse_url, str(requests), str(batch)],
         check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     return int(re.search(r"^totals:\s+(\d+)", out.read_text(errors="replace"), re.M).group(1))
@@ -102,6 +111,9 @@ def main() -> int:
         Path(sys.argv[2]).mkdir(parents=True, exist_ok=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="metrics-", dir=sys.argv[2])  # as with 2 workers
         asyncio.run(serve(Path(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])))
+        return 0
+    if sys.argv[1:2] == ["--serve-bare"]:
+        asyncio.run(serve_bare(int(sys.argv[4]), int(sys.argv[5])))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
@@ -118,7 +130,9 @@ def main() -> int:
                 base = traced(tmp, f"{clickhouse.url}/callgrind_{batch}_0", 0, batch)
                 total = traced(tmp, f"{clickhouse.url}/callgrind_{batch}_{args.requests}", args.requests, batch)
                 per_request = (total - base) / args.requests
-                print(f"batch of {batch}: {per_request:,.0f} instructions per request, {per_request / batch:,.0f} per event", flush=True)
+                bare = (traced(tmp, "", args.requests, batch, "--serve-bare") - traced(tmp, "", 0, batch, "--serve-bare")) / args.requests
+                print(f"batch of {batch}: {per_request:,.0f} instructions per request, {per_request / batch:,.0f} per event;"
+                      f" bare Starlette endpoint {bare:,.0f} per request: ratio {per_request / bare:.2f}", flush=True)
         finally:
             clickhouse.stop()
     return 0

@@ -65,10 +65,8 @@ class RecentIds:
                 return True
         return False
 
-    def known(self, keys: list[int | None]) -> set[int]:
-        """Which of `keys` were acknowledged before (None stands for no key): one set operation per bucket."""
-        wanted = set(keys)
-        wanted.discard(None)
+    def known(self, wanted: set[int]) -> set[int]:
+        """Which of the keys `wanted` were acknowledged before: one set operation per bucket."""
         found: set[int] = set()
         if wanted:
             for bucket in self._buckets.values():

@@ -82,9 +82,10 @@ def shoppers(events: list[Event], keys: list[int | None],
 def dedupe(events: list[Event], keys: list[int | None], recent: RecentIds,
            dropped: dict[str, int]) -> tuple[list[Event], list[int | None]]:
     """The events that are no resend, each with its key (None: we chose its id, so it cannot be a resend)."""
-    known = recent.known(keys)
-    client_keys = [k for k in keys if k is not None]
-    if not known and len(set(client_keys)) == len(client_keys):
+    wanted = set(keys)
+    wanted.discard(None)
+    known = recent.known(wanted)
+    if not known and len(wanted) == len(keys) - keys.count(None):  # no resend, no key twice in the request
         return events, keys
     kept, kept_keys, seen = [], [], set()
     for event, key in zip(events, keys):

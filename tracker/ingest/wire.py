@@ -74,8 +74,8 @@ class FastDecoder:
 
 def finish(request: Request, now_ms: int, horizon_ms: int) -> Valid | None:
     """Check and normalise decoded events in place, as the detailed validator would; None if any needs its verdict."""
-    clock = Clock(now_ms, horizon_ms, _ms(request.sent_at))
-    if request.sent_at is not None and clock.sent_at_ms is None:
+    sent_at_ms = _ms(request.sent_at)
+    if request.sent_at is not None and sent_at_ms is None:
         return None
     events = request.events
     if not all(map(_name_ok, {e.name for e in events})):
@@ -88,7 +88,7 @@ def finish(request: Request, now_ms: int, horizon_ms: int) -> Valid | None:
     chosen = [e.event_id is not None for e in events]
     default_site = request.site
     # The common case inline (a number, no per-event sent_at): a call costs as much as the rest.
-    skew = 0 if clock.sent_at_ms is None else now_ms - clock.sent_at_ms
+    skew = 0 if sent_at_ms is None else now_ms - sent_at_ms
     oldest = now_ms - horizon_ms
     for e in events:
         if not e.site:
@@ -103,7 +103,7 @@ def finish(request: Request, now_ms: int, horizon_ms: int) -> Valid | None:
             if ts < oldest:
                 return None
             e.ts = ts if ts < now_ms else now_ms
-        elif not _place(e, clock):
+        elif not _place(e, Clock(now_ms, horizon_ms, sent_at_ms)):  # the rare cases: built only for them
             return None
         if e.event_id is None:
             e.event_id = uuid.uuid4()
