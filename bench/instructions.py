@@ -71,8 +71,15 @@ async def drive(app, bodies: list[bytes]) -> None:
     await asyncio.gather(*(client(bodies[i::CLIENTS]) for i in range(CLIENTS)))
 
 
-async def serve(tmp: Path, clickhouse_url: str, requests: int, batch: int) -> None:
-    """The traced part: start the tracker, warm up, send `requests` batches of `batch`, stop."""
+def bodies(requests: int, batch: int) -> tuple[list[bytes], list[bytes]]:
+    """The warm-up's bodies and the measured ones: made in both runs of a difference, so that
+    making them is not counted as the tracker's work."""
+    rng = random.Random(1)
+    return [body(batch, rng) for _ in range(WARM_UP)], [body(batch, rng) for _ in range(requests)]
+
+
+async def serve(tmp: Path, clickhouse_url: str, requests: int, send: int, batch: int) -> None:
+    """The traced part: start the tracker, warm up, send `send` of `requests` batches of `batch`, stop."""
     from tracker.app import create_app, start_tracker, stop_tracker
     from tracker.config import Settings
 
@@ -82,25 +89,26 @@ async def serve(tmp: Path, clickhouse_url: str, requests: int, batch: int) -> No
     tracker = app.state.tracker = await start_tracker(settings)
     for task in [*tracker.tasks, tracker.flusher._task, tracker.webhooks._task]:
         task.cancel()
-    rng = random.Random(1)
-    await drive(app, [body(batch, rng) for _ in range(WARM_UP)])
-    await drive(app, [body(batch, rng) for _ in range(requests)])
+    warm_up, measured = bodies(requests, batch)
+    await drive(app, warm_up)
+    await drive(app, measured[:send])
     await stop_tracker(tracker)
 
 
-async def serve_bare(requests: int, batch: int) -> None:
+async def serve_bare(requests: int, send: int, batch: int) -> None:
     from bench.bare_app import app
 
-    rng = random.Random(1)
-    await drive(app, [body(batch, rng) for _ in range(WARM_UP)])
-    await drive(app, [body(batch, rng) for _ in range(requests)])
+    warm_up, measured = bodies(requests, batch)
+    await drive(app, warm_up)
+    await drive(app, measured[:send])
 
 
-def traced(tmp: Path, clickhouse_url: str, requests: int, batch: int, mode: str = "--serve") -> int:
-    out = tmp / f"callgrind.{mode}.{requests}.{batch}"
+def traced(tmp: Path, clickhouse_url: str, requests: int, send: int, batch: int, mode: str = "--serve") -> int:
+    """Instructions of one whole run under callgrind."""
+    out = tmp / f"callgrind{mode}.{send}.{batch}"
     subprocess.run(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, __file__,
-         mode, str(tmp / f"run-{requests}-{batch}"), clickhouse_url, str(requests), str(batch)],
+         mode, str(tmp / f"run{mode}-{send}-{batch}"), clickhouse_url, str(requests), str(send), str(batch)],
         check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     return int(re.search(r"^totals:\s+(\d+)", out.read_text(errors="replace"), re.M).group(1))
@@ -110,10 +118,10 @@ def main() -> int:
     if sys.argv[1:2] == ["--serve"]:
         Path(sys.argv[2]).mkdir(parents=True, exist_ok=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="metrics-", dir=sys.argv[2])  # as with 2 workers
-        asyncio.run(serve(Path(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])))
+        asyncio.run(serve(Path(sys.argv[2]), sys.argv[3], *map(int, sys.argv[4:7])))
         return 0
     if sys.argv[1:2] == ["--serve-bare"]:
-        asyncio.run(serve_bare(int(sys.argv[4]), int(sys.argv[5])))
+        asyncio.run(serve_bare(*map(int, sys.argv[4:7])))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
@@ -127,10 +135,11 @@ def main() -> int:
         try:
             for batch in (1, args.batch):
                 # A fresh database for each run: both runs create the same tables.
-                base = traced(tmp, f"{clickhouse.url}/callgrind_{batch}_0", 0, batch)
-                total = traced(tmp, f"{clickhouse.url}/callgrind_{batch}_{args.requests}", args.requests, batch)
-                per_request = (total - base) / args.requests
-                bare = (traced(tmp, "", args.requests, batch, "--serve-bare") - traced(tmp, "", 0, batch, "--serve-bare")) / args.requests
+                n = args.requests
+                base = traced(tmp, f"{clickhouse.url}/callgrind_{batch}_0", n, 0, batch)
+                total = traced(tmp, f"{clickhouse.url}/callgrind_{batch}_{n}", n, n, batch)
+                per_request = (total - base) / n
+                bare = (traced(tmp, "", n, n, batch, "--serve-bare") - traced(tmp, "", n, 0, batch, "--serve-bare")) / n
                 print(f"batch of {batch}: {per_request:,.0f} instructions per request, {per_request / batch:,.0f} per event;"
                       f" bare Starlette endpoint {bare:,.0f} per request: ratio {per_request / bare:.2f}", flush=True)
         finally:
