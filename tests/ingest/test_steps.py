@@ -1,3 +1,5 @@
+import hashlib
+
 from tracker.events import COLUMN_NAMES
 from tracker.ingest import sources, useragent
 from tracker.ingest.payload import Clock, parse_event
@@ -72,6 +74,17 @@ def test_visitor_id_is_stable_within_a_day_and_changes_with_the_salt(tmp_path):
     assert next_day[0]["visitor_id"] != first[0]["visitor_id"]
     # Only the current day's salt is kept, so old visitor ids cannot be recomputed.
     assert [p.name for p in (tmp_path / "salts").iterdir()] == ["2026-09-22"]
+
+
+def test_visitor_ids_are_the_keyed_blake2b_of_earlier_versions(tmp_path):
+    # Stored ids must not change with an upgrade, or every visitor would count twice that day.
+    def keyed(material: bytes, key: bytes) -> int:
+        return int.from_bytes(hashlib.blake2b(material, key=key, digest_size=8).digest(), "little")
+
+    salts = DailySalts(tmp_path / "salts")
+    rows, _ = run(tmp_path, [{"site": "s", "name": "a"}, {"site": "s", "name": "b", "visitor": "v-1"}])
+    assert rows[0]["visitor_id"] == keyed(f"s\x00203.0.113.9\x00{CHROME}".encode(), salts.current(NOW / 1000))
+    assert rows[1]["visitor_id"] == keyed(b"s\x00v-1", b"visitor")
 
 
 def test_hash_routes_keep_their_fragment_and_anchors_do_not(tmp_path):
