@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tracker.dedupe import RecentIds
 import orjson
 
+from tracker.dedupe import RecentIds
 from tracker.events import row_end, row_middle
 from tracker.ingest import steps
 from tracker.ingest.event import Event, Item
