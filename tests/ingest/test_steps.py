@@ -1,7 +1,7 @@
 import hashlib
 
 from tracker.events import COLUMN_NAMES
-from tracker.ingest import sources, useragent
+from tracker.ingest import sources, steps, useragent
 from tracker.ingest.payload import Clock, parse_event
 from tracker.ingest.intake import dedupe_keys
 from tracker.ingest.pipeline import Pipeline
@@ -85,6 +85,14 @@ def test_visitor_ids_are_the_keyed_blake2b_of_earlier_versions(tmp_path):
     rows, _ = run(tmp_path, [{"site": "s", "name": "a"}, {"site": "s", "name": "b", "visitor": "v-1"}])
     assert rows[0]["visitor_id"] == keyed(f"s\x00203.0.113.9\x00{CHROME}".encode(), salts.current(NOW / 1000))
     assert rows[1]["visitor_id"] == keyed(b"s\x00v-1", b"visitor")
+
+
+def test_the_shop_visitor_cache_stays_bounded_and_answers_the_same_ids(tmp_path, monkeypatch):
+    monkeypatch.setattr(steps, "SHOP_VISITORS_CACHED", 8)
+    visitor_ids = steps.VisitorIds(DailySalts(tmp_path / "salts"))
+    first = [visitor_ids.shop("s", f"v{i}") for i in range(20)]
+    assert len(visitor_ids._recent) + len(visitor_ids._older) <= 8
+    assert [visitor_ids.shop("s", f"v{i}") for i in range(20)] == first  # forgotten ones hash the same again
 
 
 def test_hash_routes_keep_their_fragment_and_anchors_do_not(tmp_path):

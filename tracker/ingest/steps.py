@@ -132,14 +132,27 @@ class VisitorIds:
 
     def __init__(self, salts: DailySalts) -> None:
         self.salts = salts
-        self.shop = lru_cache(maxsize=SHOP_VISITORS_CACHED)(self._shop)
         # Keyed hash states, copied per id: setting up the key is a fifth of a keyed hash's cost.
         self._shop_key = _keyed(b"visitor")
         self._salt, self._salt_key = b"", _keyed(b"")
+        # The cache of shop visitor ids: two generations of plain str -> int dicts, not an
+        # lru_cache. The garbage collector does not track such dicts, and they take half the
+        # memory (9 MB against 17 MB at the cap, with 20-character ids, measured).
+        self._recent: dict[str, int] = {}
+        self._older: dict[str, int] = {}
 
-    def _shop(self, site: str, visitor: str) -> int:
-        # A shop-provided id (sent only with consent) is stable across days by design.
-        return _digest(self._shop_key, f"{site}\x00{visitor}".encode())
+    def shop(self, site: str, visitor: str) -> int:
+        """A shop-provided id (sent only with consent) is stable across days by design."""
+        material = f"{site}\x00{visitor}"
+        found = self._recent.get(material)
+        if found is None:
+            found = self._older.get(material)
+            if found is None:
+                found = _digest(self._shop_key, material.encode())
+            if len(self._recent) >= SHOP_VISITORS_CACHED // 2:  # the older half is forgotten
+                self._older, self._recent = self._recent, {}
+            self._recent[material] = found
+        return found
 
     def anonymous(self, site: str, request: RequestInfo) -> int:
         """Cookieless: with the day's salt, so it cannot be followed past midnight."""
