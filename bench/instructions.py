@@ -71,11 +71,13 @@ async def drive(app, bodies: list[bytes]) -> None:
     await asyncio.gather(*(client(bodies[i::CLIENTS]) for i in range(CLIENTS)))
 
 
-def bodies(requests: int, batch: int) -> tuple[list[bytes], list[bytes]]:
-    """The warm-up's bodies and the measured ones: made in both runs of a difference, so that
-    making them is not counted as the tracker's work."""
+async def replay(app, requests: int, send: int, batch: int) -> None:
+    """Warm up, then send `send` of `requests` bodies. All are made in both runs of a difference,
+    so that making them is not counted as the app's work."""
     rng = random.Random(1)
-    return [body(batch, rng) for _ in range(WARM_UP)], [body(batch, rng) for _ in range(requests)]
+    warm_up, measured = [body(batch, rng) for _ in range(WARM_UP)], [body(batch, rng) for _ in range(requests)]
+    await drive(app, warm_up)
+    await drive(app, measured[:send])
 
 
 async def serve(tmp: Path, clickhouse_url: str, requests: int, send: int, batch: int) -> None:
@@ -89,18 +91,14 @@ async def serve(tmp: Path, clickhouse_url: str, requests: int, send: int, batch:
     tracker = app.state.tracker = await start_tracker(settings)
     for task in [*tracker.tasks, tracker.flusher._task, tracker.webhooks._task]:
         task.cancel()
-    warm_up, measured = bodies(requests, batch)
-    await drive(app, warm_up)
-    await drive(app, measured[:send])
+    await replay(app, requests, send, batch)
     await stop_tracker(tracker)
 
 
 async def serve_bare(requests: int, send: int, batch: int) -> None:
     from bench.bare_app import app
 
-    warm_up, measured = bodies(requests, batch)
-    await drive(app, warm_up)
-    await drive(app, measured[:send])
+    await replay(app, requests, send, batch)
 
 
 def traced(tmp: Path, clickhouse_url: str, requests: int, send: int, batch: int, mode: str = "--serve") -> int:

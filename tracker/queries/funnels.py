@@ -158,7 +158,7 @@ def _pairs_sql(strict: bool, implicit_first: bool, single: bool, unmatched: bool
             "arrayMap(p -> toUInt8(bitAnd(p, 255)), pairs) AS c"]
 
 
-def _levels_sql(n: int, order: str, implicit_first: bool, first: str = "toUInt32(bitShiftRight(ev[1], 24))") -> list[str]:
+def _levels_sql(n: int, order: str, implicit_first: bool, first: str) -> list[str]:
     """Select-list items computing reached (Array(UInt32), 0 = not reached) from pairs t, c.
 
     implicit_first: step 1 is "any event", so every event is a step-1 event. Its pairs are then
@@ -290,7 +290,8 @@ def build_sql(spec: FunnelSpec) -> tuple[str, dict]:
     unit_cols = [
         f"{_occurrence_sql(spec.steps)} AS ev",
         *_pairs_sql(strict, implicit_first, single, keep_all),
-        *_levels_sql(n, spec.order, implicit_first, *(["first_t"] if sparse else [])),
+        # The unit's first second: kept aside when its arrays lack the "any event" rows, else the first element's.
+        *_levels_sql(n, spec.order, implicit_first, "first_t" if sparse else "toUInt32(bitShiftRight(ev[1], 24))"),
     ]
     per_unit = f"""
     SELECT reached{', attr' if attr else ''}
