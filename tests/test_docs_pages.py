@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from tracker.http import app_pages, app_session
+from tracker.owner import pages as app_pages, session as app_session
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs" / "pages.md").read_text()

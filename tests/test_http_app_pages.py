@@ -16,7 +16,7 @@ from tests.query_support import T0, at, event, insert
 from tracker.app import create_app
 from tracker.clickhouse import embedded
 from tracker.clickhouse.client import Target, connect
-from tracker.http.app_session import COOKIE
+from tracker.owner.session import COOKIE
 from tracker.sites import Site, add_site
 from tracker.tokens import create_token
 

@@ -22,7 +22,7 @@ from tracker.config import Settings
 from tracker.dedupe import RecentIds
 from tracker.flusher import Flusher
 from tracker.gc_tuning import settle_heap
-from tracker.http import api_params, app_pages, health, ingest, openapi, pages, privacy, query, snippet
+from tracker.http import api_params, health, ingest, openapi, pages, privacy, query, snippet
 from tracker.http.deadlines import BodyDeadlines
 from tracker.http.responses import EXCEPTION_HANDLERS, json_response
 from tracker.http.timing import TimingMiddleware
@@ -32,6 +32,7 @@ from tracker.ingest.keys import INGEST_KEYS
 from tracker.ingest.pipeline import Pipeline
 from tracker.ingest.ratelimit import RateLimiter
 from tracker.ingest.salts import DailySalts
+from tracker.owner import pages as app_pages
 from tracker.sites import Site, SiteCache, SitesUnavailable, add_site, get_site, list_sites
 from tracker.queries.runner import QueryRunner
 from tracker.spool import Spool

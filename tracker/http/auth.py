@@ -22,7 +22,7 @@ def bearer_token(request: Request) -> str | None:
 
 async def site_of_token(tracker, token: str) -> str | None:
     """The site a query token belongs to (None: not a valid token); the 503 ApiError when the
-    token list cannot be loaded. The pages' sign-in (tracker/http/app_session.py) checks here too."""
+    token list cannot be loaded. The pages' sign-in (tracker/owner/session.py) checks here too."""
     try:
         # A token the worker does not know yet reloads the token list: on the control threads.
         return await tracker.run_control(lambda: tracker.tokens.site_of(token, tracker.control.client))

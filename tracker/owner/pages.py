@@ -26,8 +26,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from tracker.errors import ApiError
-from tracker.http import app_format
-from tracker.http.app_session import (
+from tracker.owner import format as app_format
+from tracker.owner.session import (
     COOKIE,
     PageError,
     SignInNeeded,
