@@ -32,6 +32,7 @@ from tracker.ingest.keys import INGEST_KEYS
 from tracker.ingest.pipeline import Pipeline
 from tracker.ingest.ratelimit import RateLimiter
 from tracker.ingest.salts import DailySalts
+from tracker.integrations import ga4mp_endpoint
 from tracker.owner import pages as app_pages
 from tracker.sites import Site, SiteCache, SitesUnavailable, add_site, get_site, list_sites
 from tracker.queries.runner import QueryRunner
@@ -221,6 +222,7 @@ async def index(request: Request):
             "name": "funnelhouse",
             "endpoints": {
                 "ingest": "POST /api/event",
+                "GA4 Measurement Protocol": "POST /mp/collect?measurement_id=SITE&api_secret=KEY | /debug/mp/collect",
                 "health": "GET /healthz",
                 "ready": "GET /readyz",
                 "metrics": "GET /metrics",
@@ -244,6 +246,8 @@ def routes() -> list[BaseRoute]:
         Route("/demo", pages.demo_shop),
         Route("/demo/{path:path}", pages.demo_shop),
         *app_pages.routes(),
+        Route("/mp/collect", ga4mp_endpoint.collect, methods=["POST"]),
+        Route("/debug/mp/collect", ga4mp_endpoint.debug_collect, methods=["POST"]),
         Route("/api/v1/openapi.json", openapi.openapi_json),
         Route("/api/v1/sites/{site}/visitors/{id}", privacy.visitor, methods=["DELETE"]),
         Route("/api/v1/sites/{site}/visitors/{id}/export", privacy.visitor),

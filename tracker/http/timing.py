@@ -7,7 +7,7 @@ import time
 from tracker import metrics
 from tracker.tally import TALLY
 
-_ROUTES = ("/api/event", "/api/v1", "/js", "/metrics", "/healthz", "/readyz")
+_ROUTES = ("/api/event", "/api/v1", "/js", "/metrics", "/healthz", "/readyz", "/mp/collect", "/debug/mp/collect")
 
 
 def route_label(path: str) -> str:

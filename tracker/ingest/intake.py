@@ -80,7 +80,11 @@ class Intake:
         arrived = time.monotonic()  # site lists loaded since then answer for every event here
         if request.key is not None:  # a shop backend's request (a browser's has no key: nothing to await)
             request.key_site = await keys.authenticate(self.ingest_keys, request.key, self.look_up_key)
-        batch = self.reader.read(body, request.received_at_ms)
+        return await self.store(self.reader.read(body, request.received_at_ms), request, arrived)
+
+    async def store(self, batch: Validated, request: RequestInfo, arrived: float) -> Receipt:
+        """The steps from `limit` on, for a batch read by `accept` or validated elsewhere (the GA4
+        Measurement Protocol translator, tracker/integrations/ga4mp.py): the same limits, dedupe and spool."""
         TALLY.inc(metrics.EVENTS_RECEIVED, batch.received)
         if request.key_site is None:
             admission.limit(self.ip_limiter, request.ip, batch.received, "this client")
