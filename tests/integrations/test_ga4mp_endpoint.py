@@ -6,59 +6,10 @@ import copy
 from datetime import date, timedelta
 
 import pytest
-from starlette.testclient import TestClient
 
 from tests.conftest import BROWSER_UA, count_rows, wait_for
 from tests.integrations import ga4mp_payloads as mp
-from tracker.app import create_app
-from tracker.ingest.keys import INGEST_KEYS
-from tracker.sites import Site, add_site
-from tracker.tokens import create_token
-
-SENDER_UA = "python-requests/2.32"  # a server's: not a shopper's, and no reason to drop its events
-
-
-@pytest.fixture
-def make_shop(make_settings, ch):
-    """The app with site `shop` (an ingest key, a query token) and site `other` (a key too)."""
-    clients = []
-
-    def make(**overrides) -> TestClient:
-        client = TestClient(create_app(make_settings(**overrides)), headers={"user-agent": SENDER_UA})
-        client.__enter__()
-        clients.append(client)
-        add_site(ch, Site("shop"))
-        add_site(ch, Site("other"))
-        assert wait_for(lambda: client.app.state.tracker.sites.get("other") is not None, True)
-        client.key = create_token(ch, "shop", kind=INGEST_KEYS)[1]
-        client.other_key = create_token(ch, "other", kind=INGEST_KEYS)[1]
-        client.query_token = create_token(ch, "shop")[1]
-        return client
-
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
-
-
-@pytest.fixture
-def shop(make_shop) -> TestClient:
-    return make_shop()
-
-
-def send(client, body, site="shop", secret=None, path="/mp/collect", **kwargs):
-    params = {"measurement_id": site, "api_secret": client.key if secret is None else secret}
-    return client.post(path, params={k: v for k, v in params.items() if v}, json=body, **kwargs)
-
-
-def error(response) -> tuple[int, str, dict[str, str]]:
-    body = response.json()["error"]
-    return response.status_code, body["code"], {f["path"]: f["reason"] for f in body["fields"]}
-
-
-def mark_and_wait(client, ch) -> None:
-    """A last valid hit, then wait until it is stored: whatever was stored before it is in ClickHouse too."""
-    assert send(client, {"client_id": "marker", "events": [{"name": "marker"}]}).status_code == 204
-    assert wait_for(lambda: count_rows(ch, "name = 'marker'"), 1) == 1
+from tests.integrations.support import error, mark_and_wait, send
 
 
 def test_a_documented_purchase_is_answered_204_without_a_body_and_stored(shop, ch):
