@@ -152,7 +152,9 @@ def test_our_validators_reasons_come_back_at_the_params_they_came_from():
         "events[2].params.transaction_id": ("VALUE_OUT_OF_BOUNDS", "is longer than 128 characters"),
     }
     out = translate(body, "shop", CLOCK)
-    assert (out.received, out.invalid) == (3, 3)
+    assert (out.received, out.events) == (3, [])
+    long_key = {"client_id": "c", "events": [{"name": "x", "params": {"k" * 70: 1}}]}
+    assert issues(long_key) == {f"events[0].params.{'k' * 64}": ("NAME_INVALID", "keys must be 1-64 characters")}
 
 
 def test_props_limits_hold_and_user_properties_fill_only_the_room_left():

@@ -96,7 +96,6 @@ class Translation:
     events: list[Event] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     received: int = 0  # events in the request
-    invalid: int = 0  # of which with issues
 
 
 @dataclass
@@ -138,8 +137,6 @@ def translate(body: Any, site: str, clock: Clock) -> Translation:
         event = _event(raw, index, site, shared, body, clock, out.issues)
         if event is not None and len(out.issues) == before:
             out.events.append(event)
-        else:
-            out.invalid += 1
     out.issues = _first_per_path(out.issues)
     return out
 
@@ -405,12 +402,14 @@ _CODES = (("is required", VALUE_REQUIRED), ("must not be empty", VALUE_REQUIRED)
 
 def _from_ours(error: FieldError, sources: dict[str, str], prefix: str) -> Issue:
     """Our validator's error on our field, at the place in the MP body it came from."""
-    head, dot, rest = error.path.partition(".")
-    field_name, bracket, tail = head.partition("[")
+    head, _, rest = error.path.partition(".")
+    field_name = head.partition("[")[0]
     if error.path in sources:
         path = sources[error.path]
     elif field_name == "items":  # items[2].price -> events[0].params.items[2].price
         path = f"{prefix}.params.{error.path}"
+    elif field_name == "props":  # a key cut short in the reason's path: still under params
+        path = f"{prefix}.params.{rest}" if rest else f"{prefix}.params"
     elif field_name in COLUMN_PARAMS:  # not sent, yet needed: currency with a value
         path = f"{prefix}.params.{COLUMN_PARAMS[field_name]}"
     else:

@@ -34,6 +34,7 @@ from tracker.ingest.payload import Clock
 from tracker.ingest.refusal import Refused
 from tracker.ingest.steps import RequestInfo
 from tracker.integrations.ga4mp import Issue, translate
+from tracker.tally import TALLY
 
 SECRET = "api_secret"
 SITE = "measurement_id"
@@ -47,7 +48,9 @@ async def collect(request: Request) -> Response:
     data = _parse(await _body(request))
     translation = translate(data, site, Clock(received_at_ms, tracker.intake.reader.horizon_ms))
     if translation.issues:
-        metrics.EVENTS_REJECTED.labels("invalid").inc(max(translation.invalid, 1))
+        # Counted as /api/event counts its events: received, and here all of them refused.
+        TALLY.inc(metrics.EVENTS_RECEIVED, translation.received)
+        metrics.EVENTS_REJECTED.labels("invalid").inc(translation.received)
         raise ApiError(400, "invalid_events", "the Measurement Protocol request cannot be stored; nothing of it was "
                        "(check it with POST /debug/mp/collect)", [i.field_error() for i in translation.issues])
     events = translation.events
