@@ -165,3 +165,19 @@ def test_debug_validates_without_storing_in_ga4s_shape(shop, ch):
 def test_the_index_lists_the_endpoint(shop):
     assert shop.get("/", headers={"user-agent": BROWSER_UA}).json()["endpoints"]["GA4 Measurement Protocol"].startswith(
         "POST /mp/collect")
+
+
+def test_mp_requests_and_events_are_counted_in_the_metrics(shop, ch):
+    samples = ('tracker_http_requests_total{route="/mp/collect",status="204"}',
+               'tracker_http_requests_total{route="/mp/collect",status="400"}',
+               "tracker_events_accepted_total", 'tracker_events_rejected_total{reason="invalid"}')
+
+    def values() -> tuple[float, ...]:  # the registry is the test process's: compare before and after
+        lines = dict(line.rsplit(" ", 1) for line in shop.get("/metrics").text.splitlines() if not line.startswith("#"))
+        return tuple(float(lines.get(name, 0)) for name in samples)
+
+    before = values()
+    assert send(shop, mp.WITH_USER_AND_DEVICE).status_code == 204
+    assert send(shop, mp.BAD_NAME).status_code == 400
+    expected = tuple(b + d for b, d in zip(before, (1, 1, 2, 1)))
+    assert wait_for(values, expected) == expected
