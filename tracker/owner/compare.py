@@ -50,7 +50,7 @@ def delta(c: dict | None, kind: str = "count") -> Markup:
         return Markup(f'<span class="delta none">{text}</span>')
     return Markup(
         f'<span class="delta {direction}"><span aria-hidden="true">{_ARROWS[direction]}</span>'
-        f' <span class="visually-hidden">{_WORDS[direction]}</span>{text}</span>'
+        f' <span class="visually-hidden">{_WORDS[direction]}</span> {text}</span>'
     )
 
 

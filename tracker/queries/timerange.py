@@ -96,7 +96,8 @@ def bucket_sql(expression: str, interval: str) -> str:
 # --- comparison (`compare`) ---------------------------------------------------------------------
 COMPARE_MODES = ("previous", "year")
 # A year earlier is 52 weeks earlier, not the same dates: Mondays stay Mondays, so weekday and
-# weekend traffic line up (the calendar date moves back by one day, two across a 29 February).
+# weekend traffic line up (the dates fall a day later in the calendar than a year before, two days
+# when a 29 February lies between).
 YEAR_SHIFT_DAYS = 364
 
 
