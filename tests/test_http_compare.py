@@ -10,10 +10,27 @@ import pytest
 
 from tests.compare_support import DAYS, PREVIOUS_DAYS, TZ, YEAR_DAYS, local_midnight, seed
 from tests.conftest import wait_for
+from tracker.http.openapi import SCHEMAS
 from tracker.sites import Site, add_site
 from tracker.tokens import create_token
 
 BASE = "/api/v1/sites/shop"
+
+
+def conforms(value, schema: dict, where: str = "") -> None:
+    """The answer has what the OpenAPI schema requires and nothing it does not describe."""
+    if "$ref" in schema:
+        schema = SCHEMAS[schema["$ref"].rsplit("/", 1)[1]]
+    if schema.get("type") == "object" and "properties" in schema:
+        assert set(schema["required"]) <= set(value) <= set(schema["properties"]), (where, set(value) ^ set(schema["properties"]))
+        for key, item in value.items():
+            conforms(item, schema["properties"][key], f"{where}.{key}")
+    elif schema.get("type") == "array":
+        for i, item in enumerate(value):
+            conforms(item, schema["items"], f"{where}[{i}]")
+    for part in schema.get("allOf", []):
+        # Each part describes some of the keys: the others are the other parts' to check.
+        conforms(value, {**part, "properties": {**{k: {} for k in value}, **part["properties"]}}, where)
 
 
 @pytest.fixture
@@ -144,3 +161,9 @@ def test_bad_comparisons_are_400_naming_compare(api):
     assert r.status_code == 400 and r.json()["error"]["fields"][0]["path"] == "compare"
     error = api("carts/abandoned", 400, compare="previous")["error"]
     assert error["fields"][0]["path"] == "compare" and error["fields"][0]["reason"].startswith("unknown parameter")
+
+
+def test_the_compared_answers_are_as_the_openapi_description_says(api):
+    for path, schema in (("stats", "Stats"), ("funnel", "Funnel"), ("channels", "Channels")):
+        answer = api(path, compare="year")
+        conforms(answer["compare"], SCHEMAS[schema]["properties"]["compare"], f"{path}.compare")
