@@ -167,3 +167,6 @@ def test_the_compared_answers_are_as_the_openapi_description_says(api):
     for path, schema in (("stats", "Stats"), ("funnel", "Funnel"), ("channels", "Channels")):
         answer = api(path, compare="year")
         conforms(answer["compare"], SCHEMAS[schema]["properties"]["compare"], f"{path}.compare")
+    answer = api("funnel", compare="previous", breakdown="source")
+    conforms(answer["compare"], SCHEMAS["Funnel"]["properties"]["compare"], "funnel.compare")
+    assert answer["compare"]["breakdown"] == api("funnel", **PREVIOUS_DAYS, breakdown="source")["breakdown"]

@@ -3,7 +3,8 @@ carts for a date range, server-rendered (templates/app/) for owners who have no 
 
 Every figure comes from the query API's own code path (tracker/http/query.py execute(), which
 runs tracker/queries/* off the event loop), so the pages show exactly what the API answers for
-the same `from` and `to` (the channels table is /channels: last touch, by source).
+the same `from` and `to` (the channels table is /channels: last touch, by source), and for the
+page's `compare` and `filter` (tracker/owner/view.py) where the endpoint takes them.
 
 Paths beside /app/{site} start with `_`, which no site id can (tracker/sites.py SITE_ID), and
 {site} matches site ids only, so /app/_sign-out is never taken for a site.
