@@ -81,8 +81,15 @@ def test_compare_with_the_previous_period_then_filter_by_a_source(tracker, shop_
     assert page.get_by_label("Compare with").input_value() == "previous"  # the comparison stays
     screenshot(page, "app-site-filtered")
 
-    # Remove the chip: back to every visit, still compared.
-    page.get_by_role("link", name="Remove the filter: Source is google").click()
+    # Remove the chip with the keyboard (the stop after the form's button): back to every visit, still compared.
+    assert page.get_by_role("link", name="Remove the filter: Source is google").count() == 1
+    page.get_by_label("Compare with").focus()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    stop = page.evaluate("""() => { const e = document.activeElement, s = getComputedStyle(e);
+        return {label: e.getAttribute('aria-label'), outline: s.outlineStyle, width: parseFloat(s.outlineWidth)}; }""")
+    assert stop["label"] == "Remove the filter: Source is google" and stop["outline"] != "none" and stop["width"] >= 2, stop
+    page.keyboard.press("Enter")
     page.wait_for_url(f"**/app/shop?from={DAYS['from']}&to={DAYS['to']}&compare=previous")
     assert page.locator("#filters").count() == 0
     assert number(page.locator("[data-figure='visitors']").inner_text()) == stats["totals"]["visitors"] == 12
