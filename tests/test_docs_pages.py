@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from tracker.owner import pages as app_pages, session as app_session
+from tracker.owner import compare as page_compare, pages as app_pages, session as app_session
+from tracker.queries.timerange import YEAR_SHIFT_DAYS
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs" / "pages.md").read_text()
@@ -20,3 +21,13 @@ def test_the_doc_names_the_routes_the_cookie_and_the_limits():
     assert f"lasts {app_session.COOKIE_MAX_AGE_S // 86400} days" in DOC
     assert f"newest {app_pages.CARTS_SHOWN}" in DOC and f"up to {app_pages.CSV_MAX_CARTS:,}" in DOC
     assert app_pages.SECURITY_HEADERS["content-security-policy"].startswith("default-src 'self'") and "`default-src 'self'`" in DOC
+
+
+def test_the_doc_names_the_comparison_choices_and_the_filter_helpers():
+    for _, label in page_compare.CHOICES:
+        assert f"*{label}*" in DOC, label
+    assert f"{YEAR_SHIFT_DAYS} days, 52 weeks" in DOC and "compare=previous|year" in DOC
+    assert '{% from "app/_filters.html" import filter_link with context %}' in DOC
+    template = (ROOT / "tracker" / "owner" / "templates" / "app" / "_filters.html").read_text()
+    assert "{% macro filter_link(field, value, text=none) -%}" in template
+    assert "def link(view: PageView, field: str, value: str)" in (ROOT / "tracker" / "owner" / "filters.py").read_text()

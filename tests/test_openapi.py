@@ -45,3 +45,18 @@ def test_endpoints_accept_exactly_the_described_parameters(client, ch):
         r = client.get(url, params={name: "?" for name in described} | {"bogus": "1"}, headers={"authorization": f"Bearer {token}"})
         unknown = [f["path"] for f in r.json()["error"]["fields"] if f["reason"].startswith("unknown parameter")]
         assert r.status_code == 400 and unknown == ["bogus"], (path, r.json())
+
+
+def test_compare_is_described_where_it_is_taken_and_answered():
+    from tracker.http.openapi import SCHEMAS, document
+
+    takes = {e.name for e in ENDPOINTS if any(p.name == "compare" for p in e.params)}
+    assert takes == {"stats", "funnel", "channels"}
+    operations = {op["get"]["operationId"]: op["get"] for op in document()["paths"].values() if "get" in op}
+    for name in takes:
+        compare = next(p for p in operations[name]["parameters"] if p["name"] == "compare")
+        assert compare["schema"]["enum"] == ["previous", "year"] and "364 days" in compare["description"]
+    for schema in ("Stats", "Funnel", "Channels"):
+        part = SCHEMAS[schema]["properties"]["compare"]
+        assert "compare" not in SCHEMAS[schema]["required"]  # only with compare=...
+        assert {"mode", "from", "to", "changes"} <= set(part["required"])

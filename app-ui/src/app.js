@@ -2,6 +2,7 @@
 // per period, drawn by uPlot from the JSON the page carries in #chart-data. The same numbers are
 // in the table below the chart, so nothing depends on this script.
 import uPlot from "uplot";
+import { comparedSeries, dropEmptyChoice } from "./compare.js";
 
 const HEIGHT = 280;
 const COLORS = { visitors: "#2563eb", orders: "#c2410c", revenue: ["#15803d", "#7e22ce", "#0f766e", "#a16207"] };
@@ -15,7 +16,7 @@ function draw(holder, data) {
     { label: "Visitors", scale: "count", stroke: COLORS.visitors, width: 2 },
     { label: "Orders", scale: "count", stroke: COLORS.orders, width: 2 },
     ...currencies.map((c, i) => ({
-      label: "Revenue " + c, scale: "money", stroke: COLORS.revenue[i % COLORS.revenue.length], width: 2, dash: [6, 4],
+      label: "Revenue " + c, scale: "money", stroke: COLORS.revenue[i % COLORS.revenue.length], width: 2,
       value: (u, v) => (v == null ? "–" : v.toFixed(2)),
     })),
   ];
@@ -32,10 +33,15 @@ function draw(holder, data) {
     series,
     axes,
   };
-  const plot = new uPlot(opts, [xs, data.visitors, data.orders, ...currencies.map((c) => data.revenue[c])], holder);
+  const compared = comparedSeries(data, series); // dashed: the compared period, if any
+  opts.series = [...series, ...compared.series];
+  const values = [xs, data.visitors, data.orders, ...currencies.map((c) => data.revenue[c]), ...compared.values];
+  const plot = new uPlot(opts, values, holder);
   new ResizeObserver(() => plot.setSize({ width: holder.clientWidth, height: HEIGHT })).observe(holder);
 }
 
 const holder = document.getElementById("chart");
 const source = document.getElementById("chart-data");
 if (holder && source) draw(holder, JSON.parse(source.textContent));
+const rangeForm = document.querySelector("form.range");
+if (rangeForm) dropEmptyChoice(rangeForm);

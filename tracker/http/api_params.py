@@ -9,7 +9,7 @@ from tracker.queries import channels, cohorts, products, sales_cycle, segments
 from tracker.queries.carts import DEFAULT_LIMIT, MAX_LIMIT
 from tracker.queries.funnels import BREAKDOWNS, ORDERS, UNITS
 from tracker.queries.steps import MAX_STEPS
-from tracker.queries.timerange import INTERVALS
+from tracker.queries.timerange import COMPARE_MODES, INTERVALS, YEAR_SHIFT_DAYS
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,14 @@ SEGMENT = (
           f"Repeat for several filters (all must hold, at most {segments.MAX_FILTERS}).", repeated=True),
 )
 # --- end segments -----------------------------------------------------------------------------
+# --- comparison (`compare`), on stats, funnel and channels -------------------------------------
+COMPARE = (
+    Param("compare", {"type": "string", "enum": list(COMPARE_MODES)},
+          "Also answer the same figures for an earlier period, under `compare`, with the changes: previous: the "
+          f"period of the same length right before `from`; year: the range {YEAR_SHIFT_DAYS} days (52 weeks) earlier, "
+          "so weekdays line up. JSON only."),
+)
+# --- end comparison ---------------------------------------------------------------------------
 STEPS = (
     Param("step", {"type": "string", "example": "add_to_cart|view_cart"},
           f"A funnel step, repeat the parameter for each step in order (at most {MAX_STEPS}): an event name or * "
@@ -60,7 +68,7 @@ STEPS = (
     Param("unit", {"type": "string", "enum": list(UNITS), "default": "visitor"},
           "Count visitors, or sessions (TRACKER_SESSION_GAP_MINUTES without an event ends a session)."),
 )
-FUNNEL = RANGE + SEGMENT + STEPS + (
+FUNNEL = RANGE + SEGMENT + COMPARE + STEPS + (
     Param("breakdown", {"type": "string", "enum": list(BREAKDOWNS)},
           "Also split the funnel by the visitor's or session's first event's value of this field."),
     Param("breakdown_limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
@@ -78,7 +86,7 @@ CARTS = RANGE + (
     Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}, "Carts per page."),
     Param("cursor", {"type": "string"}, "The next_cursor of the previous page."),
 )
-STATS = RANGE + SEGMENT + (
+STATS = RANGE + SEGMENT + COMPARE + (
     Param("interval", {"type": "string", "enum": list(INTERVALS), "default": "day"}, "Period length (site time zone)."),
 )
 # --- channels and sales cycle ------------------------------------------------------------------
@@ -94,7 +102,7 @@ ATTRIBUTION = SEGMENT + (
     Param("limit", {"type": "integer", "minimum": 1, "maximum": channels.MAX_LIMIT, "default": channels.DEFAULT_LIMIT},
           "How many channels to list (most orders first); totals cover all."),
 )
-CHANNELS = RANGE + ATTRIBUTION
+CHANNELS = RANGE + ATTRIBUTION + COMPARE
 SALES_CYCLE = RANGE + ATTRIBUTION + (
     Param("from_event", {"type": "string", "enum": list(sales_cycle.FROM_EVENTS), "default": "visit"},
           "Where a cycle starts: the buyer's first visit, or first view_item, after their previous order."),

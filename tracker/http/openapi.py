@@ -135,6 +135,39 @@ SCHEMAS["AbandonedProducts"] = _obj({
     "items": {"type": "array", "items": _obj({"item_id": _STR, "item_name": _STR, "carts": _INT, "units": _INT, "value": _CURRENCY_VALUES})},
 })
 # --- end of cohorts and products ---------------------------------------------------------------
+# --- comparison (`compare`, tracker/queries/compare.py): an optional part of three answers ------
+_CHANGE = _obj({"change": _NUM, "change_percent": _NUM})
+_REVENUE_CHANGES = {"type": "array", "items": _obj({"currency": _STR, "orders": _CHANGE, "revenue": _CHANGE, "average_order_value": _CHANGE})}
+_COMPARE_HEAD = {"mode": {"type": "string", "enum": ["previous", "year"]}, "from": _TIME, "to": _TIME}
+
+
+def _compare(properties: dict, changes: dict, optional: tuple[str, ...] = ()) -> dict:
+    schema = _obj({**_COMPARE_HEAD, **properties, "changes": _obj(changes)})
+    schema["required"] = [name for name in schema["required"] if name not in optional]
+    schema["description"] = "Present with `compare`: the same figures for the compared period, and the changes to this one."
+    return schema
+
+
+_stats = SCHEMAS["Stats"]["properties"]
+_stats["compare"] = _compare(
+    {"interval": _STR, "totals": _FIGURES, "series": _stats["series"]},
+    {"totals": _obj({**{k: _CHANGE for k in ("visitors", "sessions", "page_views", "orders", "conversion_rate")}, "revenue": _REVENUE_CHANGES})},
+)
+_funnel = SCHEMAS["Funnel"]["properties"]
+_funnel["compare"] = _compare(
+    {"steps": _funnel["steps"], "overall_conversion": _NUM, "breakdown": _funnel["breakdown"]},
+    {"overall_conversion": _CHANGE, "steps": {"type": "array", "items": _obj({
+        "step": _INT, "label": _STR,
+        **{k: _CHANGE for k in ("count", "conversion_from_previous", "conversion_from_first", "dropped", "median_time_s")},
+    })}},
+    optional=("breakdown",),
+)
+_channel_changes = {**{k: _CHANGE for k in ("sessions", "orders", "conversion_rate")}, "revenue": _REVENUE_CHANGES}
+SCHEMAS["Channels"]["properties"]["compare"] = _compare(
+    {"channels": SCHEMAS["Channels"]["properties"]["channels"], "channels_total": _INT, "totals": _obj(_CHANNEL_FIGURES)},
+    {"totals": _obj(_channel_changes), "channels": {"type": "array", "items": _obj({"value": _STR, **_channel_changes})}},
+)
+# --- end comparison ------------------------------------------------------------------------------
 
 
 def _error(description: str) -> dict:

@@ -8,7 +8,8 @@ queries to tracker/queries/*, which run on the query runner's threads: clickhous
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Callable, Mapping
@@ -25,11 +26,12 @@ from tracker.http.api_params import ENDPOINTS, Endpoint
 from tracker.http.auth import authorize
 from tracker.http.responses import json_response
 from tracker.queries import carts, channels, cohorts, funnels, products, sales_cycle, stats
+from tracker.queries.compare import COMPARISONS
 from tracker.queries.durations import format_duration, parse_duration
 from tracker.queries.errors import ParamError, ParamErrors, QueryLimit
 from tracker.queries.segments import Segment, describe, parse_segment
 from tracker.queries.steps import parse_steps, unknown_step_names
-from tracker.queries.timerange import TimeRange, check_interval, parse_range
+from tracker.queries.timerange import COMPARE_MODES, TimeRange, check_interval, compared_range, parse_range
 from tracker.sites import Site
 
 BY_NAME = {e.name: e for e in ENDPOINTS}
@@ -127,9 +129,26 @@ async def execute(tracker, site: Site, name: str, params: Params) -> dict:
     parameters (400) and for a ClickHouse that is unreachable or stopped the query (503)."""
     query = QUERIES[name]
     built = query.build(tracker, site, params)
+    mode = params.choice("compare", COMPARE_MODES, None)  # None where the endpoint takes no `compare`
     params.check()
-    result = await offload(tracker, lambda: query.run(tracker, built, params))
-    params.check()  # checks that needed the database (unknown step names)
+    if mode is None:
+        result = await offload(tracker, lambda: query.run(tracker, built, params))
+        params.check()  # checks that needed the database (unknown step names)
+        return result
+    return await _compared(tracker, name, built, params, mode)
+
+
+async def _compared(tracker, name: str, built, params: Params, mode: str) -> dict:
+    """The answer with `compare`: both periods' queries at once, each on a query thread."""
+    query, comparison = QUERIES[name], COMPARISONS[name]
+    earlier = replace(built, range=compared_range(built.range, mode))
+    result, compared = await asyncio.gather(
+        offload(tracker, lambda: query.run(tracker, built, params)),
+        offload(tracker, lambda: comparison.run(tracker.queries, earlier)),
+    )
+    params.check()
+    bounds = earlier.range.as_dict()
+    result["compare"] = {"mode": mode, "from": bounds["from"], "to": bounds["to"], **comparison.combine(result, compared)}
     return result
 
 
@@ -152,6 +171,8 @@ async def _answer(request: Request, name: str) -> Response:
     site = await authorize(request, request.path_params["site"])
     params = Params(request.query_params, BY_NAME[name])
     csv = wants_csv(request, params)
+    if csv and params.get("compare"):
+        params.errors.append(FieldError("compare", "is answered in JSON only: leave out format=csv and Accept: text/csv"))
     result = await execute(request.app.state.tracker, site, name, params)
     return csv_answer(site, name, result) if csv else json_response(result)
 

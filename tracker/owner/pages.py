@@ -3,7 +3,8 @@ carts for a date range, server-rendered (templates/app/) for owners who have no 
 
 Every figure comes from the query API's own code path (tracker/http/query.py execute(), which
 runs tracker/queries/* off the event loop), so the pages show exactly what the API answers for
-the same `from` and `to` (the channels table is /channels: last touch, by source).
+the same `from` and `to` (the channels table is /channels: last touch, by source), and for the
+page's `compare` and `filter` (tracker/owner/view.py) where the endpoint takes them.
 
 Paths beside /app/{site} start with `_`, which no site id can (tracker/sites.py SITE_ID), and
 {site} matches site ids only, so /app/_sign-out is never taken for a site.
@@ -19,6 +20,7 @@ from typing import Awaitable, Callable
 from zoneinfo import ZoneInfo
 
 from starlette.convertors import Convertor, register_url_convertor
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -26,7 +28,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from tracker.errors import ApiError
-from tracker.owner import format as app_format
+from tracker.owner import compare as page_compare, filters as page_filters, format as app_format
 from tracker.owner.session import (
     COOKIE,
     PageError,
@@ -37,6 +39,7 @@ from tracker.owner.session import (
     set_token_cookie,
     signed_in_site,
 )
+from tracker.owner.view import PageView
 from tracker.http.auth import site_of_token
 from tracker.http.query import BY_NAME, Params, csv_answer, execute, offload
 from tracker.queries.carts import MAX_LIMIT
@@ -47,6 +50,8 @@ from tracker.sites import SITE_ID, Site
 APP_UI_DIST = Path(__file__).resolve().parents[2] / "app-ui" / "dist"
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 app_format.install(TEMPLATES.env)
+page_compare.install(TEMPLATES.env)
+page_filters.install(TEMPLATES.env)
 
 SIGN_IN = "/app/_sign-in"
 CARTS_SHOWN = 10  # the newest carts listed on the page; the CSV has all of them
@@ -158,9 +163,11 @@ def interval_for(time_range: TimeRange) -> str:
     return "day" if days <= 92 else "week" if days <= 400 else "month"
 
 
-async def query_api(request: Request, site: Site, name: str, days: dict[str, str], **extra: str) -> dict:
-    """What GET /api/v1/sites/{site}/<endpoint>?from=..&to=..&extra.. answers, as a dict."""
-    params = Params({**days, **extra}, BY_NAME[name])
+async def query_api(request: Request, site: Site, name: str, days: dict[str, str], view: PageView | None = None, **extra: str) -> dict:
+    """What GET /api/v1/sites/{site}/<endpoint>?from=..&to=..&extra.. answers, as a dict; with the
+    page's filters and comparison (`view`) where the endpoint takes them."""
+    pairs = [*days.items(), *extra.items(), *(view.api_params(name) if view else ())]
+    params = Params(QueryParams(pairs), BY_NAME[name])
     return await execute(request.app.state.tracker, site, name, params)
 
 
@@ -179,20 +186,23 @@ def chart_data(stats: dict) -> dict:
 async def dashboard(request: Request) -> Response:
     site = await signed_in_site(request, request.path_params["site"])
     days = chosen_days(request, site)
-    context = {"site": site, "signed_in_site": site.site, "days": days, "errors": {}, "stats": None}
+    view = PageView.of(request, site.site, days)  # the comparison and the filters
+    context = {"site": site, "signed_in_site": site.site, "days": days, "view": view, "errors": dict(view.errors), "stats": None}
     try:
         time_range = parse_range(days["from"], days["to"], site.timezone)
     except ParamErrors as exc:
-        context["errors"] = {e.field: e.reason for e in exc.errors}
+        context["errors"].update({e.field: e.reason for e in exc.errors})
+    if context["errors"]:
         return render(request, "dashboard.html", context, 400)
     stats, funnel, abandoned, recovered, channels = await asyncio.gather(
-        query_api(request, site, "stats", days, interval=interval_for(time_range)),
-        query_api(request, site, "funnel", days),
-        query_api(request, site, "abandoned_carts", days, limit=str(CARTS_SHOWN)),
-        query_api(request, site, "recovered_carts", days, limit=str(CARTS_SHOWN)),
-        query_api(request, site, "channels", days),
+        query_api(request, site, "stats", days, view, interval=interval_for(time_range)),
+        query_api(request, site, "funnel", days, view),
+        query_api(request, site, "abandoned_carts", days, view, limit=str(CARTS_SHOWN)),
+        query_api(request, site, "recovered_carts", days, view, limit=str(CARTS_SHOWN)),
+        query_api(request, site, "channels", days, view),
     )
     chart = chart_data(stats)
+    chart["compare"] = page_compare.chart(stats)
     context.update(stats=stats, funnel=funnel, abandoned=abandoned, recovered=recovered, channels=channels,
                    chart=chart, currencies=list(chart["revenue"]))
     return render(request, "dashboard.html", context)

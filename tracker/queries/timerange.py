@@ -91,3 +91,37 @@ def bucket_sql(expression: str, interval: str) -> str:
         "week": f"toMonday({expression}, {{tz:String}})",
         "month": f"toStartOfMonth({expression}, {{tz:String}})",
     }[interval]
+
+
+# --- comparison (`compare`) ---------------------------------------------------------------------
+COMPARE_MODES = ("previous", "year")
+# A year earlier is 52 weeks earlier, not the same dates: Mondays stay Mondays, so weekday and
+# weekend traffic line up (the dates fall a day later in the calendar than a year before, two days
+# when a 29 February lies between).
+YEAR_SHIFT_DAYS = 364
+
+
+def _wall_clock(instant: datetime, tz: ZoneInfo) -> datetime:
+    return instant.astimezone(tz).replace(tzinfo=None)
+
+
+def _instant_of(wall_clock: datetime, tz: ZoneInfo) -> datetime:
+    return wall_clock.replace(tzinfo=tz).astimezone(timezone.utc)
+
+
+def compared_range(r: TimeRange, mode: str) -> TimeRange:
+    """The period `r` is compared with, moved on the site's wall clock so that whole local days stay
+    whole local days across a daylight-saving change:
+      previous: as long as `r` and ending where `r` starts (7 days before 7 days, a month of 31
+                days before 31 days);
+      year:     `r` moved back YEAR_SHIFT_DAYS (52 weeks), weekdays aligned."""
+    tz = ZoneInfo(r.timezone)
+    start, end = _wall_clock(r.start, tz), _wall_clock(r.end, tz)
+    if mode == "previous":
+        shifted_start, shifted_end = start - (end - start), start
+    elif mode == "year":
+        shift = timedelta(days=YEAR_SHIFT_DAYS)
+        shifted_start, shifted_end = start - shift, end - shift
+    else:
+        raise ValueError(f"unknown comparison {mode!r}")
+    return TimeRange(_instant_of(shifted_start, tz), _instant_of(shifted_end, tz), r.timezone)

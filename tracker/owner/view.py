@@ -1,0 +1,74 @@
+"""What the owner's page at /app/{site} is looking at, read from its URL: the days, the
+comparison (`compare`) and the filters (`filter`, repeatable). Every link on the page that
+changes one of them (a filter link, a chip's remove link) is made here, so it keeps the others.
+
+    /app/shop?from=2024-05-01&to=2024-05-31&compare=previous&filter=source==google
+
+Panels hand `api_params(endpoint)` to the query API: the filters and the comparison reach every
+endpoint that declares those parameters (tracker/http/api_params.py), and no other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+
+from tracker.http.api_params import ENDPOINTS
+from tracker.queries.errors import ParamError
+from tracker.queries.segments import parse_segment
+from tracker.queries.timerange import COMPARE_MODES
+
+_TAKES = {e.name: {p.name for p in e.params} for e in ENDPOINTS}
+
+
+@dataclass(frozen=True)
+class PageView:
+    site: str
+    days: dict[str, str]  # {"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}
+    compare: str = ""  # "" (none) or one of COMPARE_MODES
+    filters: tuple[str, ...] = ()  # the `filter` texts, as the API takes them
+    errors: dict[str, str] = field(default_factory=dict)  # field -> reason, for the form
+
+    @classmethod
+    def of(cls, request: Request, site: str, days: dict[str, str]) -> "PageView":
+        compare = request.query_params.get("compare", "").strip()
+        filters = tuple(f for f in request.query_params.getlist("filter") if f.strip())
+        errors = {}
+        if compare and compare not in COMPARE_MODES:
+            errors["compare"] = f"must be one of {', '.join(COMPARE_MODES)}"
+            compare = ""
+        try:
+            parse_segment(list(filters))
+        except ParamError as exc:
+            errors["filter"] = exc.reason
+        return cls(site, days, compare, filters, errors)
+
+    def url(self) -> str:
+        pairs = [("from", self.days["from"]), ("to", self.days["to"])]
+        if self.compare:
+            pairs.append(("compare", self.compare))
+        pairs += [("filter", f) for f in self.filters]
+        return f"/app/{self.site}?{urlencode(pairs)}"
+
+    def with_filter(self, text: str) -> "PageView":
+        return self if text in self.filters else replace(self, filters=(*self.filters, text))
+
+    def without_filter(self, text: str) -> "PageView":
+        return replace(self, filters=tuple(f for f in self.filters if f != text))
+
+    def without_filters(self) -> "PageView":
+        return replace(self, filters=())
+
+    def api_params(self, endpoint: str) -> list[tuple[str, str]]:
+        """The page's filters and comparison as query API parameters, where the endpoint takes them."""
+        takes = _TAKES[endpoint]
+        pairs = [("filter", f) for f in self.filters] if "filter" in takes else []
+        if self.compare and "compare" in takes:
+            pairs.append(("compare", self.compare))
+        return pairs
+
+    def honours_filters(self, endpoint: str) -> bool:
+        """Whether a panel of this endpoint shows the page's filtered visits (true without filters)."""
+        return not self.filters or "filter" in _TAKES[endpoint]
