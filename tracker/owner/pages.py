@@ -1,5 +1,5 @@
-"""The shop owner's pages, /app/{site}: totals, a chart over time, the shop funnel, channels and
-carts for a date range, server-rendered (templates/app/) for owners who have no Grafana.
+"""The shop owner's pages, /app/{site}: totals, a chart over time, the shop funnel, channels,
+carts and the breakdown panels (breakdowns.py) for a date range, server-rendered (templates/app/) for owners who have no Grafana.
 
 Every figure comes from the query API's own code path (tracker/http/query.py execute(), which
 runs tracker/queries/* off the event loop), so the pages show exactly what the API answers for
@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from tracker.errors import ApiError
-from tracker.owner import format as app_format
+from tracker.owner import breakdowns, format as app_format
 from tracker.owner.session import (
     COOKIE,
     PageError,
@@ -192,6 +192,7 @@ async def dashboard(request: Request) -> Response:
         query_api(request, site, "recovered_carts", days, limit=str(CARTS_SHOWN)),
         query_api(request, site, "channels", days),
     )
+    context.update(breakdowns=await breakdowns.gather(functools.partial(query_api, request, site), days))
     chart = chart_data(stats)
     context.update(stats=stats, funnel=funnel, abandoned=abandoned, recovered=recovered, channels=channels,
                    chart=chart, currencies=list(chart["revenue"]))
