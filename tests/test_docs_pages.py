@@ -1,8 +1,9 @@
 """docs/pages.md and the README describe the pages (/app) the code serves."""
 
+import re
 from pathlib import Path
 
-from tracker.owner import pages as app_pages, session as app_session
+from tracker.owner import breakdowns, pages as app_pages, session as app_session
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs" / "pages.md").read_text()
@@ -20,3 +21,10 @@ def test_the_doc_names_the_routes_the_cookie_and_the_limits():
     assert f"lasts {app_session.COOKIE_MAX_AGE_S // 86400} days" in DOC
     assert f"newest {app_pages.CARTS_SHOWN}" in DOC and f"up to {app_pages.CSV_MAX_CARTS:,}" in DOC
     assert app_pages.SECURITY_HEADERS["content-security-policy"].startswith("default-src 'self'") and "`default-src 'self'`" in DOC
+
+
+def test_the_doc_names_every_breakdown_panel_and_its_endpoint():
+    assert re.search(rf"first\s+{breakdowns.SHOWN} rows", DOC)
+    for endpoint in ("/pages?kind=top|entry|exit", "/devices?by=device|browser|os", "/products", "/products/abandoned",
+                     "/cohorts", "/sales-cycle"):
+        assert f"(`{endpoint}`" in DOC or f"`{endpoint}`)" in DOC, endpoint

@@ -6,6 +6,7 @@ checks them in Chromium at 375 px."""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
@@ -51,7 +52,8 @@ class Tables(HTMLParser):
         if tag == "table":
             self._table, self._in_body = None, False
         elif tag in ("td", "th") and self._cell is not None:
-            self.tables[self._table][-1].append(" ".join("".join(self._cell).split()))
+            # ASCII white space only: a no-break space belongs to the figure (format.span).
+            self.tables[self._table][-1].append(re.sub(r"[ \t\r\n]+", " ", "".join(self._cell)).strip(" "))
             self._cell = None
         elif tag == "strong":
             self._figure = None
