@@ -1,8 +1,9 @@
 """docs/pages.md and the README describe the pages (/app) the code serves."""
 
+import re
 from pathlib import Path
 
-from tracker.owner import compare as page_compare, pages as app_pages, session as app_session
+from tracker.owner import breakdowns, compare as page_compare, pages as app_pages, session as app_session
 from tracker.queries.timerange import YEAR_SHIFT_DAYS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,3 +32,8 @@ def test_the_doc_names_the_comparison_choices_and_the_filter_helpers():
     template = (ROOT / "tracker" / "owner" / "templates" / "app" / "_filters.html").read_text()
     assert "{% macro filter_link(field, value, text=none) -%}" in template
     assert "def link(view: PageView, field: str, value: str)" in (ROOT / "tracker" / "owner" / "filters.py").read_text()
+def test_the_doc_names_every_breakdown_panel_and_its_endpoint():
+    assert re.search(rf"first\s+{breakdowns.SHOWN} rows", DOC)
+    for endpoint in ("/pages?kind=top|entry|exit", "/devices?by=device|browser|os", "/products", "/products/abandoned",
+                     "/cohorts", "/sales-cycle"):
+        assert f"(`{endpoint}`" in DOC or f"`{endpoint}`)" in DOC, endpoint

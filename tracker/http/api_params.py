@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tracker.queries import channels, cohorts, products, sales_cycle, segments
+from tracker.queries import channels, cohorts, devices, pages, products, sales_cycle, segments
 from tracker.queries.carts import DEFAULT_LIMIT, MAX_LIMIT
 from tracker.queries.funnels import BREAKDOWNS, ORDERS, UNITS
 from tracker.queries.steps import MAX_STEPS
@@ -135,6 +135,21 @@ ABANDONED_PRODUCTS = RANGE + (
 )
 # --- end of cohorts and products ---------------------------------------------------------------
 
+# --- pages and devices ------------------------------------------------------------------------
+PAGES = RANGE + SEGMENT + (
+    Param("kind", {"type": "string", "enum": list(pages.KINDS), "default": "top"},
+          "top: paths with page views, most visitors first; entry: the paths visits began on; exit: the paths they ended on."),
+    Param("limit", {"type": "integer", "minimum": 1, "maximum": pages.MAX_LIMIT, "default": pages.DEFAULT_LIMIT},
+          "How many paths to list; totals cover all."),
+)
+DEVICES = RANGE + SEGMENT + (
+    Param("by", {"type": "string", "enum": list(devices.DIMENSIONS), "default": "device"},
+          "The visit entry's device (desktop, mobile, tablet), browser or os."),
+    Param("limit", {"type": "integer", "minimum": 1, "maximum": devices.MAX_LIMIT, "default": devices.DEFAULT_LIMIT},
+          "How many values to list, most visitors first; totals cover all."),
+)
+# --- end of pages and devices -----------------------------------------------------------------
+
 ENDPOINTS = (
     Endpoint("funnel", "/funnel", "Funnel: units per step, conversion, drop-off and time to convert", FUNNEL, "Funnel"),
     Endpoint("funnel_trends", "/funnel/trends", "The funnel's conversion per day, week or month", TRENDS, "FunnelTrends"),
@@ -149,4 +164,6 @@ ENDPOINTS = (
     Endpoint("products", "/products", "Per item: views, adds to cart, orders, units, revenue and view-to-purchase conversion", PRODUCTS, "Products"),
     Endpoint("abandoned_products", "/products/abandoned", "The items most often left in abandoned carts, with units and value", ABANDONED_PRODUCTS, "AbandonedProducts"),
     # --- end of cohorts and products ---
+    Endpoint("pages", "/pages", "Top, entry and exit pages: views, visitors, visits that began or ended on each path", PAGES, "Pages"),
+    Endpoint("devices", "/devices", "Visitors, sessions, conversion rate, orders and revenue per device, browser or OS", DEVICES, "Devices"),
 )

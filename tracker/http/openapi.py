@@ -168,6 +168,20 @@ SCHEMAS["Channels"]["properties"]["compare"] = _compare(
     {"totals": _obj(_channel_changes), "channels": {"type": "array", "items": _obj({"value": _STR, **_channel_changes})}},
 )
 # --- end comparison ------------------------------------------------------------------------------
+# --- pages and devices ------------------------------------------------------------------------
+SCHEMAS["Pages"] = _obj({
+    **_RANGE, **_FILTER, "kind": {"type": "string", "enum": ["top", "entry", "exit"]}, "pages_total": _INT,
+    "totals": _obj({"visitors": _INT, "views": _INT, "sessions": _INT}),
+    "pages": {"type": "array", "items": _obj({
+        "path": _STR, "visitors": _INT, "views": _INT, "entries": _INT, "exits": _INT, "entry_conversion_rate": _NUM,
+    })},
+})
+_DEVICE_FIGURES = {"visitors": _INT, **_CHANNEL_FIGURES}
+SCHEMAS["Devices"] = _obj({
+    **_RANGE, **_FILTER, "by": {"type": "string", "enum": ["device", "browser", "os"]}, "values_total": _INT,
+    "totals": _obj(_DEVICE_FIGURES), "values": {"type": "array", "items": _obj({"value": _STR, **_DEVICE_FIGURES})},
+})
+# --- end of pages and devices -----------------------------------------------------------------
 
 
 def _error(description: str) -> dict:
@@ -240,7 +254,7 @@ def document() -> dict:
         "info": {
             "title": "Funnelhouse query API",
             "version": version("funnelhouse"),
-            "description": "Funnels, abandoned and recovered carts, site statistics, channels, sales-cycle time, cohorts and products (docs/queries.md), and export or deletion of one person's data (docs/privacy.md).",
+            "description": "Funnels, abandoned and recovered carts, site statistics, channels, sales-cycle time, cohorts, products, pages and devices (docs/queries.md), and export or deletion of one person's data (docs/privacy.md).",
         },
         "paths": {**{f"{PREFIX}{e.path}": {"get": _operation(e)} for e in ENDPOINTS}, **PRIVACY_PATHS},
         "components": {

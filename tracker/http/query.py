@@ -1,6 +1,6 @@
 """The query API for marketers: /api/v1/sites/{site}/funnel, .../funnel/trends, .../carts/abandoned,
 .../carts/recovered, .../stats, .../channels, .../sales-cycle, .../cohorts, .../products,
-.../products/abandoned. JSON, or CSV with `Accept: text/csv` or `?format=csv`.
+.../products/abandoned, .../pages, .../devices. JSON, or CSV with `Accept: text/csv` or `?format=csv`.
 
 Handlers only read and check parameters (all problems at once, as field errors) and hand typed
 queries to tracker/queries/*, which run on the query runner's threads: clickhouse-connect is synchronous.
@@ -25,7 +25,7 @@ from tracker.http import tables
 from tracker.http.api_params import ENDPOINTS, Endpoint
 from tracker.http.auth import authorize
 from tracker.http.responses import json_response
-from tracker.queries import carts, channels, cohorts, funnels, products, sales_cycle, stats
+from tracker.queries import carts, channels, cohorts, devices, funnels, pages, products, sales_cycle, stats
 from tracker.queries.compare import COMPARISONS
 from tracker.queries.durations import format_duration, parse_duration
 from tracker.queries.errors import ParamError, ParamErrors, QueryLimit
@@ -378,6 +378,39 @@ def _run_abandoned_products(tracker, query: carts.CartQuery, params: Params):
 
 # --- end of cohorts and products -----------------------------------------------------------
 
+# --- pages and devices ----------------------------------------------------------------------
+
+
+def _page_query(tracker, site: Site, params: Params) -> pages.PageQuery | None:
+    time_range = params.attempt(lambda: parse_range(params.get("from"), params.get("to"), site.timezone))
+    kind = params.choice("kind", pages.KINDS, "top")
+    limit = params.integer("limit", pages.DEFAULT_LIMIT, 1, pages.MAX_LIMIT)
+    segment = params.segment()
+    if params.errors:
+        return None
+    return pages.PageQuery(site.site, time_range, kind, tracker.settings.session_gap_minutes * 60, segment, limit)
+
+
+def _run_pages(tracker, query: pages.PageQuery, params: Params):
+    return {"site": query.site, **query.range.as_dict(), "filter": describe(query.segment), **pages.run_pages(tracker.queries, query)}
+
+
+def _device_query(tracker, site: Site, params: Params) -> devices.DeviceQuery | None:
+    time_range = params.attempt(lambda: parse_range(params.get("from"), params.get("to"), site.timezone))
+    by = params.choice("by", devices.DIMENSIONS, "device")
+    limit = params.integer("limit", devices.DEFAULT_LIMIT, 1, devices.MAX_LIMIT)
+    segment = params.segment()
+    if params.errors:
+        return None
+    return devices.DeviceQuery(site.site, time_range, by, tracker.settings.session_gap_minutes * 60, segment, limit)
+
+
+def _run_devices(tracker, query: devices.DeviceQuery, params: Params):
+    return {"site": query.site, **query.range.as_dict(), "filter": describe(query.segment), **devices.run_devices(tracker.queries, query)}
+
+
+# --- end of pages and devices ---------------------------------------------------------------
+
 
 QUERIES = {
     "funnel": Query(lambda t, s, p: _funnel_spec(t, s, p, False), _run_funnel, tables.funnel_rows),
@@ -390,6 +423,8 @@ QUERIES = {
     "cohorts": Query(_cohort_query, _run_cohorts, tables.cohort_rows),
     "products": Query(_product_query, _run_products, tables.product_rows),
     "abandoned_products": Query(_cart_query("abandoned"), _run_abandoned_products, tables.abandoned_product_rows),
+    "pages": Query(_page_query, _run_pages, tables.page_rows),
+    "devices": Query(_device_query, _run_devices, tables.device_rows),
 }
 
 def _handler(name: str):

@@ -159,3 +159,25 @@ def abandoned_product_rows(result: dict) -> tuple[list[str], list[list]]:
         by_currency = {e["currency"]: e["value"] for e in item["value"]}
         rows.append([item["item_id"], item["item_name"], item["carts"], item["units"], *(by_currency.get(c, 0) for c in currencies)])
     return ["item_id", "item_name", "carts", "units", *(f"value_{c}" for c in currencies)], rows
+
+
+# --- pages and devices ------------------------------------------------------------------------
+
+PAGE_FIELDS = ["path", "visitors", "views", "entries", "exits", "entry_conversion_rate"]
+
+
+def page_rows(result: dict) -> tuple[list[str], list[list]]:
+    """One row per path, in the order of the kind's list."""
+    return PAGE_FIELDS, [[p[f] for f in PAGE_FIELDS] for p in result["pages"]]
+
+
+def device_rows(result: dict) -> tuple[list[str], list[list]]:
+    """One row per value and a last row with scope `total`; revenue and AOV per currency columns."""
+    currencies = _currencies([result["totals"], *result["values"]])
+    header = ["scope", result["by"], "visitors", "sessions", "orders", "conversion_rate", *_revenue_header(currencies)]
+
+    def row(scope: str, value: str | None, figures: dict) -> list:
+        return [scope, value, figures["visitors"], figures["sessions"], figures["orders"], figures["conversion_rate"],
+                *_revenue_cells(figures, currencies)]
+
+    return header, [row("value", v["value"], v) for v in result["values"]] + [row("total", None, result["totals"])]

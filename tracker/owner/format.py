@@ -32,5 +32,20 @@ def revenue_in(figures: dict, currency: str) -> float:
     return next((r["revenue"] for r in figures["revenue"] if r["currency"] == currency), 0.0)
 
 
+def span(seconds: float | None) -> str:
+    """A time the API gives in seconds (a sales cycle) in the unit that reads best: 45 s, 12 min,
+    5.5 h, 3.2 d (a no-break space keeps number and unit on one line)."""
+    if seconds is None:
+        return NONE
+    if seconds < 60:
+        return f"{seconds:,.0f}\u00a0s"
+    if seconds < 3600:
+        return f"{seconds / 60:,.0f}\u00a0min"
+    if seconds < 86400:
+        return f"{seconds / 3600:,.1f}\u00a0h"
+    return f"{seconds / 86400:,.1f}\u00a0d"
+
+
 def install(env: Environment) -> None:
     env.filters.update(count=count, percent=percent, money=money, when=when, revenue_in=revenue_in)
+    env.filters.update(span=span)

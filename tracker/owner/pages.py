@@ -1,5 +1,5 @@
-"""The shop owner's pages, /app/{site}: totals, a chart over time, the shop funnel, channels and
-carts for a date range, server-rendered (templates/app/) for owners who have no Grafana.
+"""The shop owner's pages, /app/{site}: totals, a chart over time, the shop funnel, channels,
+carts and the breakdown panels (breakdowns.py) for a date range, server-rendered (templates/app/) for owners who have no Grafana.
 
 Every figure comes from the query API's own code path (tracker/http/query.py execute(), which
 runs tracker/queries/* off the event loop), so the pages show exactly what the API answers for
@@ -28,7 +28,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from tracker.errors import ApiError
-from tracker.owner import compare as page_compare, filters as page_filters, format as app_format
+from tracker.owner import breakdowns, compare as page_compare, filters as page_filters, format as app_format
 from tracker.owner.session import (
     COOKIE,
     PageError,
@@ -194,12 +194,14 @@ async def dashboard(request: Request) -> Response:
         context["errors"].update({e.field: e.reason for e in exc.errors})
     if context["errors"]:
         return render(request, "dashboard.html", context, 400)
-    stats, funnel, abandoned, recovered, channels = await asyncio.gather(
+    panel_query = functools.partial(query_api, request, site, view=view)
+    stats, funnel, abandoned, recovered, channels, context["breakdowns"] = await asyncio.gather(
         query_api(request, site, "stats", days, view, interval=interval_for(time_range)),
         query_api(request, site, "funnel", days, view),
         query_api(request, site, "abandoned_carts", days, view, limit=str(CARTS_SHOWN)),
         query_api(request, site, "recovered_carts", days, view, limit=str(CARTS_SHOWN)),
         query_api(request, site, "channels", days, view),
+        breakdowns.gather(panel_query, days),  # the panels' queries run alongside these
     )
     chart = chart_data(stats)
     chart["compare"] = page_compare.chart(stats)

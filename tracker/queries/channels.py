@@ -49,7 +49,8 @@ class ChannelQuery:
 
     def __post_init__(self) -> None:
         # The HTTP layer validates; these guard the SQL builders against any other caller.
-        assert self.by in DIMENSIONS and self.attribution in ATTRIBUTIONS
+        # Any entry field builds valid SQL: /devices asks for browser and os (tracker/queries/devices.py).
+        assert self.by in segments.ENTRY_FIELDS and self.attribution in ATTRIBUTIONS
         assert MIN_LOOKBACK_S <= self.lookback_s <= MAX_LOOKBACK_S
 
     def params(self) -> dict:

@@ -1,0 +1,44 @@
+"""tracker/owner/breakdowns.py: which API answers the panels ask for, that they are asked for all
+at once (no query waits for another), and where each answer lands. The figures themselves are
+checked against the API in tests/test_http_app_breakdowns.py."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tracker.owner import breakdowns
+
+DAYS = {"from": "2024-05-01", "to": "2024-05-31"}
+
+
+def test_every_panel_query_runs_at_once_and_lands_in_its_place():
+    calls: list[tuple] = []
+
+    async def run() -> dict:
+        everyone_asked = asyncio.Event()
+        expected = 10
+
+        async def query(name: str, days: dict, **extra: str) -> dict:
+            calls.append((name, days, extra))
+            if len(calls) == expected:
+                everyone_asked.set()
+            await asyncio.wait_for(everyone_asked.wait(), 5)  # a query that waited for another would time out here
+            return {"name": name, **extra}
+
+        return await breakdowns.gather(query, DAYS)
+
+    result = asyncio.run(run())
+    shown = str(breakdowns.SHOWN)
+    assert sorted((n, tuple(sorted(e.items()))) for n, _, e in calls) == sorted([
+        ("pages", (("kind", "top"), ("limit", shown))), ("pages", (("kind", "entry"), ("limit", shown))),
+        ("pages", (("kind", "exit"), ("limit", shown))),
+        ("devices", (("by", "device"), ("limit", shown))), ("devices", (("by", "browser"), ("limit", shown))),
+        ("devices", (("by", "os"), ("limit", shown))),
+        ("products", (("limit", shown),)), ("abandoned_products", (("limit", shown),)), ("cohorts", ()),
+        ("sales_cycle", (("limit", shown),)),
+    ])
+    assert all(days == (DAYS if name != "cohorts" else {"to": DAYS["to"]}) for name, days, _ in calls)
+    assert result["pages"] == {k: {"name": "pages", "kind": k, "limit": shown} for k in ("top", "entry", "exit")}
+    assert result["devices"] == {b: {"name": "devices", "by": b, "limit": shown} for b in ("device", "browser", "os")}
+    assert result["products"]["name"] == "products" and result["abandoned_products"]["name"] == "abandoned_products"
+    assert result["cohorts"] == {"name": "cohorts"} and result["sales_cycle"]["name"] == "sales_cycle"

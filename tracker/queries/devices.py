@@ -1,0 +1,80 @@
+"""Devices, browsers and operating systems: per value of the visit's entry `device`, `browser` or
+`os`, visitors, visits, the visits' conversion rate, and the orders placed in those visits with
+their revenue per currency.
+
+Semantics (docs/queries.md has the user's version): the figures of /channels with last-touch
+attribution (an order counts for the visit it was placed in; tracker/queries/channels.py builds
+the visits and the orders), plus the distinct visitors with a visit on the value. A visitor who
+came on a phone and on a laptop counts under both; the totals count them once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tracker.queries import channels, segments
+from tracker.queries.runner import QueryRunner
+from tracker.queries.stats import revenue_lines
+from tracker.queries.timerange import TimeRange
+
+DIMENSIONS = ("device", "browser", "os")
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class DeviceQuery:
+    site: str
+    range: TimeRange
+    by: str = "device"
+    gap_s: int = 1800
+    segment: segments.Segment = ()
+    limit: int = DEFAULT_LIMIT
+
+    def __post_init__(self) -> None:
+        assert self.by in DIMENSIONS  # the HTTP layer validates; this guards the SQL builder
+
+    def channel_query(self) -> channels.ChannelQuery:
+        return channels.ChannelQuery(self.site, self.range, self.by, "last", gap_s=self.gap_s, segment=self.segment)
+
+
+def build_sql(q: DeviceQuery) -> tuple[str, str, dict]:
+    """Visitors, visits and converted visits per value (and in all), and /channels' orders query."""
+    channel = q.channel_query()
+    _, orders, params = channels.build_sql(channel)
+    traffic = f"""
+    SELECT grouping(channel) AS overall, channel, uniqExact(visitor_id) AS visitors, count() AS sessions,
+        countIf(purchased) AS converted_sessions
+    FROM ({channels.visits_sql(channel, params, "start")})
+    GROUP BY GROUPING SETS ((), (channel))"""
+    return traffic, orders, params
+
+
+def _figures(traffic: dict | None, revenue: dict) -> dict:
+    traffic = traffic or {"visitors": 0, "sessions": 0, "converted_sessions": 0}
+    sessions = traffic["sessions"]
+    return {
+        "visitors": traffic["visitors"],
+        "sessions": sessions,
+        "orders": sum(n for n, _ in revenue.values()),
+        "revenue": revenue_lines(revenue),
+        "conversion_rate": round(100.0 * traffic["converted_sessions"] / sessions, 2) if sessions else None,
+    }
+
+
+def run_devices(runner: QueryRunner, q: DeviceQuery) -> dict:
+    traffic_sql, orders_sql, params = build_sql(q)
+    # Key None: all values together (a value can be any string, even "total").
+    traffic = {None if r["overall"] else r["channel"]: r for r in runner.run(traffic_sql, params).dicts()}
+    revenue: dict = {}
+    for r in runner.run(orders_sql, params).dicts():
+        revenue.setdefault(None if r["overall"] else r["channel"], {})[r["currency"]] = (r["orders"], r["revenue"])
+    values = [{"value": v, **_figures(traffic.get(v), revenue.get(v, {}))} for v in (set(traffic) | set(revenue)) - {None}]
+    # Most visitors first, then most orders, then by name: a stable order for equal values.
+    values.sort(key=lambda v: (-v["visitors"], -v["orders"], v["value"]))
+    return {
+        "by": q.by,
+        "values": values[: q.limit],
+        "values_total": len(values),
+        "totals": _figures(traffic.get(None), revenue.get(None, {})),
+    }
