@@ -16,6 +16,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 CACHE_S = 30.0
 RELOAD_AT_MOST_EVERY_S = 1.0
@@ -43,7 +44,7 @@ def set_secret(client, site: str, secret: str) -> ShopSecrets:
     shop = ShopSecrets(site, check_secret(secret), key)
     client.insert(
         "shopify_shops",
-        [[shop.site, shop.webhook_secret, shop.customer_key, time.time(), time.time_ns()]],
+        [[shop.site, shop.webhook_secret, shop.customer_key, datetime.now(timezone.utc), time.time_ns()]],
         column_names=["site", "webhook_secret", "customer_key", "updated_at", "version"],
     )
     return shop
