@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -83,12 +83,14 @@ def test_a_journey_through_checkout_is_stored_with_one_visitor_and_one_session(o
     # Consent given: visitor and session kept in the top frame's storage across the seven page loads.
     [(visitors, sessions)] = ch.query(f"SELECT uniqExact(visitor_id), groupUniqArray(session_id) FROM events WHERE {DEMO}").result_rows
     assert visitors == 1 and len(sessions) == 1 and re.fullmatch(r"[0-9a-f-]{36}", sessions[0])
-    assert tab.page.evaluate("() => [localStorage.getItem('fh_vid'), sessionStorage.getItem('fh_sid')]")[1] == sessions[0]
+    assert tab.page.evaluate("() => sessionStorage.getItem('fh_sid')") == sessions[0]
 
     [purchase] = stored(ch, "transaction_id, toFloat64(value), currency, items.item_id, items.item_name, items.quantity, "
                             "arrayMap(p -> toFloat64(p), items.price), items.item_category, props", DEMO + " AND name = 'purchase'")
     assert purchase == ("5678901234567", 59.9, "EUR", ["8123456789", "8123456790"], ["Linen apron", "Tea towel"], [2, 1],
-                        [19.95, 20.0], ["Aprons", "Kitchen"], {"shipping": "5", "tax": "9.56", "coupon": "SPRING10"})
+                        [19.95, 20.0], ["Aprons", "Kitchen"],
+                        {"shipping": "5", "tax": "9.56", "coupon": "SPRING10", "checkout_token": "4a1b2c3d4e5f60718293a4b5c6d7e8f9",
+                         "fh_visitor": tab.page.evaluate("() => localStorage.getItem('fh_vid')")})
     [added] = stored(ch, "toFloat64(value), items.item_id, items.quantity", DEMO + " AND name = 'add_to_cart' AND value < 40")
     assert added == (39.9, ["8123456789"], [2])
     [listed] = stored(ch, "items.item_id, props", DEMO + " AND name = 'view_item_list'")
@@ -155,3 +157,28 @@ def test_the_webhook_and_the_pixel_count_one_order(open_tab, storefront, tracker
     assert sorted(stored(ch, "transaction_id", DEMO + " AND name = 'purchase'")) == [("5678901234567",), ("99",)]
     assert funnel(tracker, ch)[-1] == ("purchase", 1)
     assert checkout()["order"] is None  # the steps before completion carry no order
+
+
+@pytest.mark.parametrize("consent", [True, False])
+def test_a_webhook_ahead_of_the_thank_you_page_is_the_purchase_of_the_checkouts_visitor(open_tab, storefront, tracker, ch, consent):
+    set_secret(ch, "demo", SECRET)
+    tab = open_tab()
+    *before, thank_you = journey("5678901234567")
+    walk(tab, storefront, before, consent=consent)
+    assert wait_for_rows(ch, 17, DEMO) == 17  # the checkout's steps are stored before the order is paid
+    # With consent the webhook finds the pixel's kept visitor by the checkout token; without, the
+    # buyer's IP and User-Agent (client_details, as Shopify saw this browser) give the same cookieless hash.
+    user_agent = tab.page.evaluate("() => navigator.userAgent")
+    paid = datetime.now(timezone.utc).isoformat(timespec="seconds")  # Shopify's order time: just after the payment step
+    data = order(client_details={"browser_ip": "127.0.0.1", "user_agent": user_agent, "accept_language": "de-DE"},
+                 created_at=paid, processed_at=paid)
+    body = httpx.Request("POST", "/", json=data).content
+    r = httpx.post(f"{tracker.url}/integrations/shopify/demo/orders", content=body, headers=webhook_headers(body))
+    assert r.status_code == 200 and r.json()["accepted"] == 1
+    walk(tab, storefront, [thank_you], consent=consent, referrer=before[-1][0])
+    assert wait_for_rows(ch, 18, DEMO) == 18  # the thank-you page's page_view; its purchase is the webhook's
+    [(via, session)] = stored(ch, "props['via'], session_id", DEMO + " AND name = 'purchase'")
+    assert via == "shopify_webhook"
+    [(visitors, sessions)] = ch.query(f"SELECT uniqExact(visitor_id), uniqExact(session_id) FROM events WHERE {DEMO}").result_rows
+    assert (visitors, sessions) == (1, 1) and (session != "") == consent
+    assert funnel(tracker, ch) == [(step, 1) for step in FUNNEL]

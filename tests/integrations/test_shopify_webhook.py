@@ -66,7 +66,7 @@ def test_a_signed_order_is_stored_as_one_purchase_with_its_revenue_and_items(sho
     key = load_one(ch, "shop").customer_key
     assert customer == customer_hash(key, 7012345678901) and "7012345678901" not in customer and len(customer) == 32
     assert props == {"via": "shopify_webhook", "order_name": "#1042", "source_name": "web", "tax": "9.56",
-                     "shipping": "5.0", "coupon": "SPRING10"}
+                     "shipping": "5.0", "coupon": "SPRING10", "checkout_token": "4a1b2c3d4e5f60718293a4b5c6d7e8f9"}
     # The buyer's browser from client_details, the source from the landing page's UTM tags.
     assert (browser, device) == ("Chrome", "desktop")
     assert (source, medium, campaign) == ("newsletter", "email", "spring")

@@ -145,6 +145,9 @@ def _props(order: dict) -> dict:
     shipping = ((order.get("total_shipping_price_set") or {}).get("shop_money") or {}).get("amount")
     if _amount(shipping) is not None:
         props["shipping"] = _amount(shipping)
+    token = order.get("checkout_token")
+    if isinstance(token, str) and token:
+        props["checkout_token"] = token[:512]  # as the pixel's checkout events carry it
     codes = order.get("discount_codes")
     if isinstance(codes, list) and codes and isinstance(codes[0], dict) and isinstance(codes[0].get("code"), str):
         props["coupon"] = codes[0]["code"][:512]

@@ -26,7 +26,7 @@ from tracker.http.ingest import STATUS, ClientGone, client_ip, read_body
 from tracker.http.responses import json_response
 from tracker.ingest.refusal import Refused
 from tracker.ingest.steps import RequestInfo
-from tracker.integrations import shopify_orders
+from tracker.integrations import shopify_checkouts, shopify_orders
 from tracker.integrations.shopify_orders import SIGNATURE_HEADER, OrderError
 from tracker.integrations.shopify_secrets import ShopSecrets
 
@@ -77,6 +77,10 @@ async def orders(request: Request) -> Response:
     except OrderError as exc:
         raise ApiError(400, "invalid_order", "the order cannot be stored as a purchase", exc.fields) from None
 
+    token = order.get("checkout_token")
+    if isinstance(token, str) and 0 < len(token) <= 256:
+        event.update(await _checkout_shopper(tracker, site, token))
+
     # As a backend of the site: no per-IP limit (Shopify is one address for every shop), the
     # buyer's IP and User-Agent from the order stand in for Shopify's own.
     info = RequestInfo(client_ip(request.scope, headers, settings), "", received_at_ms, None, key_site=site)
@@ -100,6 +104,16 @@ async def _secrets(tracker, site: str, fresh: bool = False) -> ShopSecrets | Non
         return await tracker.run_control(lambda: cache.lookup(site, tracker.control.client, fresh))
     except ClickHouseUnavailable:
         raise clickhouse_unavailable() from None
+
+
+async def _checkout_shopper(tracker, site: str, token: str) -> dict[str, str]:
+    """The pixel's visitor and session of the order's checkout; {} if none, or if ClickHouse cannot
+    say in time: the purchase is stored all the same (with the buyer's IP and User-Agent)."""
+    try:
+        return await tracker.run_control(lambda: shopify_checkouts.shopper_of(tracker.control.client(), site, token))
+    except Exception as exc:  # noqa: BLE001 - an enrichment: never the reason an order is lost
+        log.warning("checkout visitor lookup failed", extra={"site": site, "cause": str(exc)[:300]})
+        return {}
 
 
 def _unauthorized(reason: str) -> ApiError:

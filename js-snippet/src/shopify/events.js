@@ -38,6 +38,8 @@ function checkout({ checkout: c }) {
     shipping: c?.shippingLine?.price?.amount,
     tax: c?.totalTax?.amount,
     coupon: c?.discountApplications?.find((d) => d.type == 'DISCOUNT_CODE')?.title,
+    // The order's webhook carries it too (checkout_token): it finds this visitor by it.
+    checkout_token: c?.token,
   }
 }
 

@@ -62,7 +62,12 @@ function record(event) {
     event_id: uuid(),
     ...eventFields(params(event.data || {})),
   }
-  identity.then((ids) => enqueue({ ...fields, ...ids }))
+  identity.then((ids) => {
+    // A kept visitor id rides along a checkout's events, so that the order's webhook, which may
+    // arrive first, is stored as this visitor's purchase (docs/integrations/shopify.md).
+    if (ids.visitor && fields.props.checkout_token) fields.props.fh_visitor = ids.visitor
+    enqueue({ ...fields, ...ids })
+  })
 }
 
 function start() {
