@@ -204,3 +204,18 @@ def test_the_cli_sets_the_secret_from_stdin_without_printing_it(ch, clickhouse, 
     assert saved.returncode == 0, saved.stderr
     assert "/integrations/shopify/shop/orders" in saved.stdout and SECRET not in saved.stdout + saved.stderr
     assert load_one(ch, "shop").webhook_secret == SECRET
+
+
+def test_a_multi_currency_order_is_stored_in_the_buyers_currency_like_the_pixel_sees_it(shop, ch):
+    # Shop currency EUR, the buyer paid in CHF: the pixel's checkout.totalPrice is in CHF.
+    data = order(order_id=88, presentment_currency="CHF",
+                 total_price_set={"shop_money": {"amount": "59.90", "currency_code": "EUR"},
+                                  "presentment_money": {"amount": "57.40", "currency_code": "CHF"}})
+    data["line_items"][0]["price_set"] = {"shop_money": {"amount": "19.95", "currency_code": "EUR"},
+                                          "presentment_money": {"amount": "19.10", "currency_code": "CHF"}}
+    del data["line_items"][1]["price_set"]
+    assert post(shop, data).json()["accepted"] == 1
+    assert wait_for(lambda: count_rows(ch, PURCHASES), 1) == 1
+    [row] = ch.query(f"SELECT toFloat64(value), currency, arrayMap(p -> toFloat64(p), items.price) FROM events WHERE {PURCHASES}").result_rows
+    # The second line's price is in EUR only: no price rather than one in the wrong currency.
+    assert row == (57.4, "CHF", [19.1, 0.0])

@@ -76,10 +76,13 @@ def purchase_event(order: Any, site: str, customer_key: str, now_ms: int, horizo
     transaction = order_id(order)
     if transaction is None:
         errors.append(FieldError("id", "must be the order's numeric id (or admin_graphql_api_id a gid://shopify/Order/ id)"))
-    value = _amount(order.get("total_price"))
+    # In the buyer's currency, as the pixel's checkout.totalPrice is: whichever of the two is
+    # stored, the order has the same value. Shops selling in one currency have it in both.
+    presented = _presentment(order.get("total_price_set"))
+    value = presented[0] if presented else _amount(order.get("total_price"))
+    currency = presented[1] if presented else order.get("currency")
     if value is None:
         errors.append(FieldError("total_price", "must be an amount like \"59.90\""))
-    currency = order.get("currency")
     if not isinstance(currency, str) or not _CURRENCY.match(currency):
         errors.append(FieldError("currency", "must be a 3-letter ISO 4217 code like EUR"))
     if errors:
@@ -91,7 +94,7 @@ def purchase_event(order: Any, site: str, customer_key: str, now_ms: int, horizo
         "transaction_id": transaction,
         "value": value,
         "currency": currency,
-        "items": _items(order.get("line_items")),
+        "items": _items(order.get("line_items"), currency, order.get("currency")),
         "props": _props(order),
     }
     ts = _order_time(order, now_ms, horizon_ms)
@@ -111,12 +114,22 @@ def _amount(raw: Any) -> float | None:
     return float(raw) if isinstance(raw, str) and _AMOUNT.match(raw.strip()) else None
 
 
+def _presentment(money_set: Any) -> tuple[float, str] | None:
+    """(amount, currency) of a Shopify MoneyBag's presentment_money, if it has a valid one."""
+    money = money_set.get("presentment_money") if isinstance(money_set, dict) else None
+    if not isinstance(money, dict):
+        return None
+    amount, currency = _amount(money.get("amount")), money.get("currency_code")
+    return (amount, currency) if amount is not None and isinstance(currency, str) and _CURRENCY.match(currency) else None
+
+
 def _text(raw: Any, limit: int) -> str:
     return str(raw)[:limit] if raw is not None else ""
 
 
-def _items(lines: Any) -> list[dict]:
-    """Line items as our items: product id (the pixel's item_id), title, unit price before discounts, quantity."""
+def _items(lines: Any, currency: str, shop_currency: Any) -> list[dict]:
+    """Line items as our items: product id (the pixel's item_id), title, unit price before discounts
+    in `currency` (the value's; left out when the order has it only in another), quantity."""
     items = []
     for line in lines if isinstance(lines, list) else []:
         if not isinstance(line, dict):
@@ -126,7 +139,11 @@ def _items(lines: Any) -> list[dict]:
         if not item_id and not name:
             continue
         item: dict[str, Any] = {"item_id": item_id, "item_name": name}
-        price = _amount(line.get("price"))
+        presented = _presentment(line.get("price_set"))
+        if presented and presented[1] == currency:
+            price = presented[0]
+        else:
+            price = _amount(line.get("price")) if shop_currency == currency else None
         if price is not None:
             item["price"] = price
         quantity = line.get("quantity")
