@@ -82,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     shopify_secret = shopify_commands.add_parser(
         "secret", help="set the secret Shopify signs the shop's webhooks with (read from stdin, or asked for)")
     shopify_secret.add_argument("site", help="the site the shop's orders belong to")
+    shopify_customer = shopify_commands.add_parser(
+        "customer", help="print the customer_id stored for a Shopify customer id (for export and deletion requests)")
+    shopify_customer.add_argument("site")
+    shopify_customer.add_argument("customer", metavar="SHOPIFY_CUSTOMER_ID", help="the customer's id in Shopify, e.g. 7012345678901")
     events = commands.add_parser("events", help="show the newest stored events of a site")
     events.add_argument("--site", default="demo")
     events.add_argument("--limit", type=int, default=20)
@@ -308,9 +312,20 @@ def shopify_command(settings: Settings, args) -> int:
     import getpass
 
     from tracker.app import prepare_database
-    from tracker.integrations.shopify_secrets import CACHE_S, check_secret, set_secret
+    from tracker.integrations.shopify_orders import customer_hash
+    from tracker.integrations.shopify_secrets import CACHE_S, check_secret, load_one, set_secret
     from tracker.integrations.shopify_webhook import PATH
 
+    if args.shopify_command == "customer":
+        def show(target):
+            shop = load_one(connect(target), args.site)
+            if shop is None:
+                print(f"error: no Shopify secret is set for site {args.site!r}, so none of its orders is stored", file=sys.stderr)
+                return 2
+            print(customer_hash(shop.customer_key, args.customer))
+            return 0
+
+        return _with_clickhouse(settings, show)
     # Not an argument: a secret on the command line ends up in the shell's history and in `ps`.
     raw = getpass.getpass("Shopify webhook secret: ") if sys.stdin.isatty() else sys.stdin.readline()
     try:

@@ -204,6 +204,9 @@ def test_the_cli_sets_the_secret_from_stdin_without_printing_it(ch, clickhouse, 
     assert saved.returncode == 0, saved.stderr
     assert "/integrations/shopify/shop/orders" in saved.stdout and SECRET not in saved.stdout + saved.stderr
     assert load_one(ch, "shop").webhook_secret == SECRET
+    customer = run("shopify", "customer", "shop", "7012345678901")
+    assert customer.returncode == 0 and customer.stdout.strip() == customer_hash(load_one(ch, "shop").customer_key, 7012345678901)
+    assert run("shopify", "customer", "nosuch", "1").returncode == 2
 
 
 def test_a_multi_currency_order_is_stored_in_the_buyers_currency_like_the_pixel_sees_it(shop, ch):
@@ -219,3 +222,12 @@ def test_a_multi_currency_order_is_stored_in_the_buyers_currency_like_the_pixel_
     [row] = ch.query(f"SELECT toFloat64(value), currency, arrayMap(p -> toFloat64(p), items.price) FROM events WHERE {PURCHASES}").result_rows
     # The second line's price is in EUR only: no price rather than one in the wrong currency.
     assert row == (57.4, "CHF", [19.1, 0.0])
+
+
+def test_orders_without_a_browser_are_the_customers_or_their_own_visitor(shop, ch):
+    pos = lambda order_id, customer: order(order_id=order_id, client_details=None, customer=customer, source_name="pos")  # noqa: E731
+    for order_id, customer in ((201, {"id": 1}), (202, {"id": 1}), (203, None), (204, None)):
+        assert post(shop, pos(order_id, customer)).json()["accepted"] == 1
+    assert wait_for(lambda: count_rows(ch, PURCHASES), 4) == 4
+    visitors = dict(ch.query(f"SELECT transaction_id, visitor_id FROM events WHERE {PURCHASES}").result_rows)
+    assert visitors["201"] == visitors["202"] and len({visitors["201"], visitors["203"], visitors["204"]}) == 3

@@ -104,6 +104,10 @@ def purchase_event(order: Any, site: str, customer_key: str, now_ms: int, horizo
     if isinstance(customer, dict) and customer.get("id") is not None:
         event["customer_id"] = customer_hash(customer_key, customer["id"])
     event.update(_shopper(order.get("client_details")))
+    if "client_ip" not in event:
+        # No browser behind the order (POS, draft orders, renewals): not one cookieless visitor of
+        # Shopify's own address for all of them, but the customer's, else the order's own.
+        event["visitor"] = f"shopify-customer:{event['customer_id']}" if "customer_id" in event else f"shopify-order:{transaction}"
     event.update(_pages(order, shop_domain))
     return event
 
