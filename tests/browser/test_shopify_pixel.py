@@ -182,3 +182,18 @@ def test_a_webhook_ahead_of_the_thank_you_page_is_the_purchase_of_the_checkouts_
     [(visitors, sessions)] = ch.query(f"SELECT uniqExact(visitor_id), uniqExact(session_id) FROM events WHERE {DEMO}").result_rows
     assert (visitors, sessions) == (1, 1) and (session != "") == consent
     assert funnel(tracker, ch) == [(step, 1) for step in FUNNEL]
+
+
+def test_with_consent_events_that_failed_are_sent_from_the_next_page(open_tab, storefront, ch):
+    tab = open_tab()
+    down = lambda route: route.fulfill(status=503, body="{}", headers={"access-control-allow-origin": "*"})  # noqa: E731
+    tab.context.route(f"{storefront.tracker_url}/api/event", down)
+    frame = open_storefront(tab, storefront)
+    publish(frame, "product_viewed", {"productVariant": {"id": "1", "title": "x", "price": {"amount": 1, "currencyCode": "EUR"}}},
+            f"{STOREFRONT}/products/x")
+    # The failed batch is kept in the shop's localStorage (through browser.localStorage).
+    assert wait_until(lambda: '"view_item"' in (tab.page.evaluate("() => localStorage.getItem('fh_q')") or ""))
+    tab.context.unroute(f"{storefront.tracker_url}/api/event")
+    open_storefront(tab, storefront)
+    assert wait_for_rows(ch, 1, DEMO + " AND name = 'view_item'") == 1
+    assert wait_until(lambda: tab.page.evaluate("() => localStorage.getItem('fh_q')") == "[]")
