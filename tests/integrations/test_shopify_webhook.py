@@ -231,3 +231,17 @@ def test_orders_without_a_browser_are_the_customers_or_their_own_visitor(shop, c
     assert wait_for(lambda: count_rows(ch, PURCHASES), 4) == 4
     visitors = dict(ch.query(f"SELECT transaction_id, visitor_id FROM events WHERE {PURCHASES}").result_rows)
     assert visitors["201"] == visitors["202"] and len({visitors["201"], visitors["203"], visitors["204"]}) == 3
+
+
+def test_a_large_order_keeps_its_total_and_the_first_200_lines(shop, ch):
+    big = order(order_id=300)
+    line = big["line_items"][0]
+    big["line_items"] = [{**line, "id": i, "product_id": 9_000 + i, "quantity": 1} for i in range(250)]
+    body = json.dumps(big).encode()
+    assert 100_000 < len(body) < 4 * 1024 * 1024
+    assert post(shop, body).json()["accepted"] == 1
+    assert wait_for(lambda: count_rows(ch, PURCHASES), 1) == 1
+    assert ch.query(f"SELECT length(items.item_id), toFloat64(value) FROM events WHERE {PURCHASES}").result_rows == [(200, 59.9)]
+    too_big = b'{"id": 1, "pad": "' + b"x" * (4 * 1024 * 1024) + b'"}'
+    r = post(shop, too_big)
+    assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
