@@ -17,6 +17,7 @@ test: install-test snippet app-ui chromium prometheus ## set up and run the test
 # first so the tests always exercise the current source.
 snippet: js-snippet/node_modules/.installed ## build js-snippet/dist/t.js
 	cd js-snippet && npm run --silent build
+	cd js-snippet && npm run --silent build:shopify  # dist/shopify-pixel.js, the Shopify custom pixel
 
 js-snippet/node_modules/.installed: js-snippet/package-lock.json
 	cd js-snippet && npm ci --no-audit --no-fund

@@ -32,7 +32,8 @@ from tracker.ingest.keys import INGEST_KEYS
 from tracker.ingest.pipeline import Pipeline
 from tracker.ingest.ratelimit import RateLimiter
 from tracker.ingest.salts import DailySalts
-from tracker.integrations import ga4mp_endpoint
+from tracker.integrations import ga4mp_endpoint, shopify_webhook
+from tracker.integrations.shopify_secrets import SecretCache
 from tracker.owner import pages as app_pages
 from tracker.sites import Site, SiteCache, SitesUnavailable, add_site, get_site, list_sites
 from tracker.queries.runner import QueryRunner
@@ -77,6 +78,7 @@ class Tracker:
     tasks: list[asyncio.Task] = field(default_factory=list)
     tokens: TokenCache = field(default_factory=TokenCache)  # query API tokens, loaded on first use
     body_deadlines: BodyDeadlines = field(default_factory=BodyDeadlines)
+    shopify_secrets: SecretCache = field(default_factory=SecretCache)  # sites' Shopify webhook secrets
     _queries: QueryRunner | None = None
     _ping: asyncio.Future | None = None
 
@@ -253,6 +255,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/v1/sites/{site}/visitors/{id}/export", privacy.visitor),
         Route("/api/v1/sites/{site}/customers/{id}", privacy.customer, methods=["DELETE"]),
         Route("/api/v1/sites/{site}/customers/{id}/export", privacy.customer),
+        Route(shopify_webhook.PATH, shopify_webhook.orders, methods=["POST"]),
         *(Route(f"{openapi.PREFIX}{e.path}", query.HANDLERS[e.name]) for e in api_params.ENDPOINTS),
     ]
 

@@ -1,5 +1,5 @@
 """Command line: python -m tracker serve | migrate | site add/list | token create/list/revoke |
-key create/list/revoke | webhook add/list/remove | import | events | settings | version."""
+key create/list/revoke | webhook add/list/remove | shopify secret | import | events | settings | version."""
 
 from __future__ import annotations
 
@@ -77,6 +77,15 @@ def main(argv: list[str] | None = None) -> int:
     webhook_list.add_argument("--site", default=None)
     webhook_remove = webhook_commands.add_parser("remove", help="stop announcing carts to a webhook, by its id")
     webhook_remove.add_argument("webhook_id")
+    shopify = commands.add_parser("shopify", help="connect a Shopify shop (docs/integrations/shopify.md)")
+    shopify_commands = shopify.add_subparsers(dest="shopify_command", required=True, metavar="SHOPIFY_COMMAND")
+    shopify_secret = shopify_commands.add_parser(
+        "secret", help="set the secret Shopify signs the shop's webhooks with (read from stdin, or asked for)")
+    shopify_secret.add_argument("site", help="the site the shop's orders belong to")
+    shopify_customer = shopify_commands.add_parser(
+        "customer", help="print the customer_id stored for a Shopify customer id (for export and deletion requests)")
+    shopify_customer.add_argument("site")
+    shopify_customer.add_argument("customer", metavar="SHOPIFY_CUSTOMER_ID", help="the customer's id in Shopify, e.g. 7012345678901")
     events = commands.add_parser("events", help="show the newest stored events of a site")
     events.add_argument("--site", default="demo")
     events.add_argument("--limit", type=int, default=20)
@@ -89,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     tracker_log.setup(settings.log_level)
     handler = {
         "serve": serve, "migrate": migrate_command, "site": site_command, "token": token_command, "key": token_command,
-        "webhook": webhook_command, "import": import_command, "events": events_command,
+        "webhook": webhook_command, "shopify": shopify_command, "import": import_command, "events": events_command,
         "settings": settings_command, "version": version_command,
     }[args.command]
     return handler(settings, args) or 0
@@ -294,6 +303,46 @@ def webhook_command(settings: Settings, args) -> int:
             return 0
         for h in list_webhooks(client, args.site):
             print(f"{h.webhook_id:<14} {h.site:<24} idle={format_duration(h.idle_s):<8} {h.created_at:%Y-%m-%d %H:%M}  {h.url}")
+        return 0
+
+    return _with_clickhouse(settings, work)
+
+
+def shopify_command(settings: Settings, args) -> int:
+    import getpass
+
+    from tracker.app import prepare_database
+    from tracker.integrations.shopify_orders import customer_hash
+    from tracker.integrations.shopify_secrets import CACHE_S, check_secret, load_one, set_secret
+    from tracker.integrations.shopify_webhook import PATH
+
+    if args.shopify_command == "customer":
+        def show(target):
+            shop = load_one(connect(target), args.site)
+            if shop is None:
+                print(f"error: no Shopify secret is set for site {args.site!r}, so none of its orders is stored", file=sys.stderr)
+                return 2
+            print(customer_hash(shop.customer_key, args.customer))
+            return 0
+
+        return _with_clickhouse(settings, show)
+    # Not an argument: a secret on the command line ends up in the shell's history and in `ps`.
+    raw = getpass.getpass("Shopify webhook secret: ") if sys.stdin.isatty() else sys.stdin.readline()
+    try:
+        secret = check_secret(raw)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    def work(target):
+        prepare_database(settings, target)
+        client = connect(target)
+        if _site_missing(client, args.site):
+            return 2
+        set_secret(client, args.site, secret)
+        url = f"http://{settings.host}:{settings.port}{PATH.format(site=args.site)}"
+        print(f"Shopify secret of site {args.site} saved; running trackers use it within {CACHE_S:g} s.\n"
+              f"Webhook URL for the orders/paid event (behind your https address): {url}")
         return 0
 
     return _with_clickhouse(settings, work)
