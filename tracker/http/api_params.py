@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tracker.queries import channels, cohorts, products, sales_cycle, segments
+from tracker.queries import channels, cohorts, products, realtime, sales_cycle, segments
 from tracker.queries.carts import DEFAULT_LIMIT, MAX_LIMIT
 from tracker.queries.funnels import BREAKDOWNS, ORDERS, UNITS
 from tracker.queries.steps import MAX_STEPS
@@ -126,6 +126,13 @@ ABANDONED_PRODUCTS = RANGE + (
           "How many items, most often abandoned first."),
 )
 # --- end of cohorts and products ---------------------------------------------------------------
+# --- realtime ----------------------------------------------------------------------------------
+REALTIME = (
+    Param("limit", {"type": "integer", "minimum": 1, "maximum": realtime.MAX_LIMIT, "default": realtime.DEFAULT_LIMIT},
+          "How many of the newest events to list."),
+    RANGE[2],  # format
+)
+# --- end realtime ------------------------------------------------------------------------------
 
 ENDPOINTS = (
     Endpoint("funnel", "/funnel", "Funnel: units per step, conversion, drop-off and time to convert", FUNNEL, "Funnel"),
@@ -141,4 +148,5 @@ ENDPOINTS = (
     Endpoint("products", "/products", "Per item: views, adds to cart, orders, units, revenue and view-to-purchase conversion", PRODUCTS, "Products"),
     Endpoint("abandoned_products", "/products/abandoned", "The items most often left in abandoned carts, with units and value", ABANDONED_PRODUCTS, "AbandonedProducts"),
     # --- end of cohorts and products ---
+    Endpoint("realtime", "/realtime", "Visitors, page views and events of the last 30 minutes, and the newest events", REALTIME, "Realtime"),
 )

@@ -135,6 +135,15 @@ SCHEMAS["AbandonedProducts"] = _obj({
     "items": {"type": "array", "items": _obj({"item_id": _STR, "item_name": _STR, "carts": _INT, "units": _INT, "value": _CURRENCY_VALUES})},
 })
 # --- end of cohorts and products ---------------------------------------------------------------
+# --- realtime ----------------------------------------------------------------------------------
+SCHEMAS["Realtime"] = _obj({
+    "site": _STR, "since": _TIME, "as_of": _TIME, "timezone": _STR, "flush_interval_s": {"type": "number"},
+    "visitors": _INT, "page_views": _INT, "events": _INT,
+    "newest": {"type": "array", "items": _obj({
+        "ts": _TIME, "name": _STR, "path": _STR, "source": _STR, "device": _STR, "value": _NUM, "currency": _STR,
+    })},
+})
+# --- end realtime ------------------------------------------------------------------------------
 
 
 def _error(description: str) -> dict:

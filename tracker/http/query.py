@@ -24,7 +24,7 @@ from tracker.http import tables
 from tracker.http.api_params import ENDPOINTS, Endpoint
 from tracker.http.auth import authorize
 from tracker.http.responses import json_response
-from tracker.queries import carts, channels, cohorts, funnels, products, sales_cycle, stats
+from tracker.queries import carts, channels, cohorts, funnels, products, realtime, sales_cycle, stats
 from tracker.queries.durations import format_duration, parse_duration
 from tracker.queries.errors import ParamError, ParamErrors, QueryLimit
 from tracker.queries.segments import Segment, describe, parse_segment
@@ -357,6 +357,22 @@ def _run_abandoned_products(tracker, query: carts.CartQuery, params: Params):
 
 # --- end of cohorts and products -----------------------------------------------------------
 
+# --- realtime -------------------------------------------------------------------------------
+
+
+def _realtime_query(tracker, site: Site, params: Params) -> realtime.RealtimeQuery | None:
+    limit = params.integer("limit", realtime.DEFAULT_LIMIT, 1, realtime.MAX_LIMIT)
+    if params.errors:
+        return None
+    return realtime.RealtimeQuery(site.site, site.timezone, datetime.now(timezone.utc), limit)
+
+
+def _run_realtime(tracker, query: realtime.RealtimeQuery, params: Params):
+    return {"site": query.site, "flush_interval_s": tracker.settings.flush_interval_s, **realtime.run_realtime(tracker.queries, query)}
+
+
+# --- end realtime ---------------------------------------------------------------------------
+
 
 QUERIES = {
     "funnel": Query(lambda t, s, p: _funnel_spec(t, s, p, False), _run_funnel, tables.funnel_rows),
@@ -369,6 +385,7 @@ QUERIES = {
     "cohorts": Query(_cohort_query, _run_cohorts, tables.cohort_rows),
     "products": Query(_product_query, _run_products, tables.product_rows),
     "abandoned_products": Query(_cart_query("abandoned"), _run_abandoned_products, tables.abandoned_product_rows),
+    "realtime": Query(_realtime_query, _run_realtime, tables.realtime_rows),
 }
 
 def _handler(name: str):

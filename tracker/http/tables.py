@@ -159,3 +159,9 @@ def abandoned_product_rows(result: dict) -> tuple[list[str], list[list]]:
         by_currency = {e["currency"]: e["value"] for e in item["value"]}
         rows.append([item["item_id"], item["item_name"], item["carts"], item["units"], *(by_currency.get(c, 0) for c in currencies)])
     return ["item_id", "item_name", "carts", "units", *(f"value_{c}" for c in currencies)], rows
+
+
+def realtime_rows(result: dict) -> tuple[list[str], list[list]]:
+    """The newest events (the figures of the 30 minutes are in the JSON answer)."""
+    header = ["ts", "name", "path", "source", "device", "value", "currency"]
+    return header, [[e[c] for c in header] for e in result["newest"]]
