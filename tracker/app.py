@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
 from tracker import log as tracker_log
+from tracker.business_metrics import BusinessMetrics
 from tracker.clickhouse.client import Target, connect, ping, resolve
 from tracker.clickhouse.embedded import EmbeddedServer
 from tracker.clickhouse.migrate import migrate_configured
@@ -188,6 +189,8 @@ async def start_tracker(settings: Settings) -> Tracker:
     tracker.tasks.append(asyncio.create_task(tracker.share_event_ids_forever(), name="dedupe-sync"))
     tracker.tasks.append(asyncio.create_task(tracker.body_deadlines.sweep_forever(), name="body-deadlines"))
     tracker.tasks.append(asyncio.create_task(TALLY.apply_forever(), name="metrics-tally"))
+    if settings.business_metrics_sites:
+        tracker.tasks.append(asyncio.create_task(BusinessMetrics(tracker).run_forever(), name="business-metrics"))
     # The user-agent parsers compile their patterns on first use (1.7 s on a busy 2-core machine):
     # here, in a thread, rather than in the first shopper's request.
     await asyncio.to_thread(useragent.describe, WARM_UP_AGENT)
