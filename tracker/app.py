@@ -33,7 +33,8 @@ from tracker.ingest.keys import INGEST_KEYS
 from tracker.ingest.pipeline import Pipeline
 from tracker.ingest.ratelimit import RateLimiter
 from tracker.ingest.salts import DailySalts
-from tracker.owner import pages as app_pages
+from tracker.owner import live as app_live, pages as app_pages, share_pages as app_share_pages
+from tracker.owner.share import SHARE_LINKS
 from tracker.sites import Site, SiteCache, SitesUnavailable, add_site, get_site, list_sites
 from tracker.queries.runner import QueryRunner
 from tracker.spool import Spool
@@ -76,6 +77,7 @@ class Tracker:
     embedded: EmbeddedServer | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
     tokens: TokenCache = field(default_factory=TokenCache)  # query API tokens, loaded on first use
+    share_links: TokenCache = field(default_factory=lambda: TokenCache(SHARE_LINKS))  # read-only links to the pages
     body_deadlines: BodyDeadlines = field(default_factory=BodyDeadlines)
     _queries: QueryRunner | None = None
     _ping: asyncio.Future | None = None
@@ -247,6 +249,8 @@ def routes() -> list[BaseRoute]:
         Route("/demo", pages.demo_shop),
         Route("/demo/{path:path}", pages.demo_shop),
         *app_pages.routes(),
+        *app_share_pages.routes(),
+        *app_live.routes(),
         Route("/api/v1/openapi.json", openapi.openapi_json),
         Route("/api/v1/sites/{site}/visitors/{id}", privacy.visitor, methods=["DELETE"]),
         Route("/api/v1/sites/{site}/visitors/{id}/export", privacy.visitor),

@@ -2,6 +2,8 @@
 // per period, drawn by uPlot from the JSON the page carries in #chart-data. The same numbers are
 // in the table below the chart, so nothing depends on this script.
 import uPlot from "uplot";
+import { startRealtime } from "./realtime.js";
+import { openSharedLink } from "./share.js";
 
 const HEIGHT = 280;
 const COLORS = { visitors: "#2563eb", orders: "#c2410c", revenue: ["#15803d", "#7e22ce", "#0f766e", "#a16207"] };
@@ -39,3 +41,8 @@ function draw(holder, data) {
 const holder = document.getElementById("chart");
 const source = document.getElementById("chart-data");
 if (holder && source) draw(holder, JSON.parse(source.textContent));
+
+const realtime = document.getElementById("realtime");
+if (realtime) startRealtime(realtime);
+const shareForm = document.getElementById("share-form");
+if (shareForm) openSharedLink(shareForm);
