@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from tracker.owner import pages as app_pages, session as app_session
+from tracker.owner import live as app_live, pages as app_pages, session as app_session, share as app_share
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs" / "pages.md").read_text()
@@ -20,3 +20,11 @@ def test_the_doc_names_the_routes_the_cookie_and_the_limits():
     assert f"lasts {app_session.COOKIE_MAX_AGE_S // 86400} days" in DOC
     assert f"newest {app_pages.CARTS_SHOWN}" in DOC and f"up to {app_pages.CSV_MAX_CARTS:,}" in DOC
     assert app_pages.SECURITY_HEADERS["content-security-policy"].startswith("default-src 'self'") and "`default-src 'self'`" in DOC
+
+
+def test_the_doc_names_the_realtime_and_shared_link_routes_and_commands():
+    assert "GET /app/{site}/realtime.json" in DOC and f"newest {app_live.NEWEST_SHOWN} events" in DOC
+    assert f"`GET {app_share.LANDING}`" in DOC and f"`{app_share.LANDING}`" in DOC
+    assert f"`{app_share.SHARE_LINKS.table}`" in DOC and app_share.SHARE_LINKS.prefix in DOC
+    for command in ("share create", "share list", "share revoke"):
+        assert f"python -m tracker {command}" in DOC

@@ -232,7 +232,7 @@ async def index(request: Request):
                 "snippet": "GET /js/t.js",
                 "demo": "GET /demo",
                 "pages": "GET /app (shop owner's pages: funnel, chart, channels, carts; sign in with a query API token)",
-                "query API": "GET /api/v1/sites/{site}/funnel | funnel/trends | carts/abandoned | carts/recovered | stats",
+                "query API": "GET /api/v1/sites/{site}/funnel | funnel/trends | carts/abandoned | carts/recovered | stats | realtime",
                 "query API description": "GET /api/v1/openapi.json",
             },
         }
