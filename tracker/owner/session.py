@@ -1,9 +1,14 @@
-"""Sign-in for the pages (/app): a site's query API token, kept in a cookie.
+"""Sign-in for the pages (/app): a site's query API token, or a shared link's secret (read-only,
+tracker/owner/share.py), kept in a cookie.
 
 The token travels once, in the body of a form POST, and is then kept in a cookie that scripts
 cannot read (HttpOnly), that the browser sends only to /app pages of this same site
 (SameSite=Strict, Path=/app) and only over https when the pages are served over https (Secure).
 It is never put in a URL, so it stays out of the history, logs and Referer headers.
+
+Who may do what: viewer_of answers the owner or a shared link's viewer, for pages that only show
+figures; signed_in_site answers the owner only (a shared link gets a 403 page), for everything
+that changes or exports something. New handlers that change anything must use signed_in_site.
 
 Cross-site request forgery: every change (sign-in, sign-out) is a POST; reading pages changes
 nothing. A forged cross-site POST carries no cookie (SameSite=Strict), and on top of that a POST
