@@ -46,6 +46,7 @@ class HangResult:
     queries: list[Probe] = field(default_factory=list)  # query API during the hang
     unknown_site: Probe | None = None  # an event for a site no worker knows, during the hang
     ready_again_after_s: float | None = None  # from SIGCONT to the first 200 of /readyz
+    slowest_metrics_s: float = 0.0  # GET /metrics during the hang (business gauges on or not)
 
     def summary(self) -> str:
         def seconds(value: float | None) -> str:
@@ -59,7 +60,7 @@ class HangResult:
             f" ({self.requests_during_hang} requests), {self.max_ingest_after_hang_s * 1000:.0f} ms after it",
             f"/readyz not ready {seconds(self.not_ready_after_s)} after SIGSTOP (slowest answer {self.slowest_readyz_s:.2f} s),"
             f" ready again {seconds(self.ready_again_after_s)} after SIGCONT",
-            f"query API during the hang: {queries}",
+            f"query API during the hang: {queries}; slowest /metrics {self.slowest_metrics_s:.2f} s",
             f"unknown site during the hang: {unknown.status} {unknown.code} in {unknown.seconds:.2f} s" if unknown else "",
         ])
 
@@ -136,6 +137,8 @@ def run_hang_drill(url: str, clickhouse_pid: int, site: str, token: str, hang_s:
                     time.sleep(0.1)
                 for _ in range(query_probes):
                     result.queries.append(probe(http, "GET", f"{url}/api/v1/sites/{site}/stats", headers=auth))
+                for _ in range(3):
+                    result.slowest_metrics_s = max(result.slowest_metrics_s, probe(http, "GET", url + "/metrics").seconds)
                 result.unknown_site = probe(http, "POST", url + "/api/event",
                                             json={"site": f"new-{uuid.uuid4().hex[:8]}", "name": "page_view"})
                 time.sleep(max(0.0, hang_s - (time.monotonic() - stopped)))

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from tracker.owner import breakdowns, compare as page_compare, pages as app_pages, session as app_session
+from tracker.owner import breakdowns, compare as page_compare, live as app_live, pages as app_pages, session as app_session, share as app_share
 from tracker.queries.timerange import YEAR_SHIFT_DAYS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,3 +37,9 @@ def test_the_doc_names_every_breakdown_panel_and_its_endpoint():
     for endpoint in ("/pages?kind=top|entry|exit", "/devices?by=device|browser|os", "/products", "/products/abandoned",
                      "/cohorts", "/sales-cycle"):
         assert f"(`{endpoint}`" in DOC or f"`{endpoint}`)" in DOC, endpoint
+def test_the_doc_names_the_realtime_and_shared_link_routes_and_commands():
+    assert "GET /app/{site}/realtime.json" in DOC and f"newest {app_live.NEWEST_SHOWN} events" in DOC
+    assert f"`GET {app_share.LANDING}`" in DOC and f"`{app_share.LANDING}`" in DOC
+    assert f"`{app_share.SHARE_LINKS.table}`" in DOC and app_share.SHARE_LINKS.prefix in DOC
+    for command in ("share create", "share list", "share revoke"):
+        assert f"python -m tracker {command}" in DOC

@@ -173,7 +173,7 @@ def test_a_source_filters_the_page_and_its_chip_removes_it(shop):
     stats = api("stats", **DAYS, compare="previous", filter="source==google", interval="day")
     assert stats["totals"]["visitors"] == 4
     assert text_of(filtered, "data-figure", "visitors") == "4"
-    assert text_of(part(filtered, '<dl class="figures">', "</dl>"), "data-delta", "visitors") == f"{written(stats['compare']['changes']['totals']['visitors'])} was 3"
+    assert text_of(part(filtered, '<section aria-labelledby="h-figures">', "</section>"), "data-delta", "visitors") == f"{written(stats['compare']['changes']['totals']['visitors'])} was 3"
     funnel = api("funnel", **DAYS, filter="source==google")
     assert text_of(filtered, "data-step", "awareness").split()[1] == str(funnel["steps"][0]["count"])
     channel_links = [e["text"] for e in elements(part(filtered, '<table id="channels">', "</table>"), "class", "filter-link")]

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
 from tracker import log as tracker_log
+from tracker.business_metrics import BusinessMetrics
 from tracker.clickhouse.client import Target, connect, ping, resolve
 from tracker.clickhouse.embedded import EmbeddedServer
 from tracker.clickhouse.migrate import migrate_configured
@@ -34,7 +35,8 @@ from tracker.ingest.ratelimit import RateLimiter
 from tracker.ingest.salts import DailySalts
 from tracker.integrations import ga4mp_endpoint, shopify_webhook
 from tracker.integrations.shopify_secrets import SecretCache
-from tracker.owner import pages as app_pages
+from tracker.owner import live as app_live, pages as app_pages, share_pages as app_share_pages
+from tracker.owner.share import SHARE_LINKS
 from tracker.sites import Site, SiteCache, SitesUnavailable, add_site, get_site, list_sites
 from tracker.queries.runner import QueryRunner
 from tracker.spool import Spool
@@ -77,6 +79,7 @@ class Tracker:
     embedded: EmbeddedServer | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
     tokens: TokenCache = field(default_factory=TokenCache)  # query API tokens, loaded on first use
+    share_links: TokenCache = field(default_factory=lambda: TokenCache(SHARE_LINKS))  # read-only links to the pages
     body_deadlines: BodyDeadlines = field(default_factory=BodyDeadlines)
     shopify_secrets: SecretCache = field(default_factory=SecretCache)  # sites' Shopify webhook secrets
     _queries: QueryRunner | None = None
@@ -191,6 +194,8 @@ async def start_tracker(settings: Settings) -> Tracker:
     tracker.tasks.append(asyncio.create_task(tracker.share_event_ids_forever(), name="dedupe-sync"))
     tracker.tasks.append(asyncio.create_task(tracker.body_deadlines.sweep_forever(), name="body-deadlines"))
     tracker.tasks.append(asyncio.create_task(TALLY.apply_forever(), name="metrics-tally"))
+    if settings.business_metrics_sites:
+        tracker.tasks.append(asyncio.create_task(BusinessMetrics(tracker).run_forever(), name="business-metrics"))
     # The user-agent parsers compile their patterns on first use (1.7 s on a busy 2-core machine):
     # here, in a thread, rather than in the first shopper's request.
     await asyncio.to_thread(useragent.describe, WARM_UP_AGENT)
@@ -230,8 +235,8 @@ async def index(request: Request):
                 "metrics": "GET /metrics",
                 "snippet": "GET /js/t.js",
                 "demo": "GET /demo",
-                "pages": "GET /app (shop owner's pages: funnel, chart, channels, carts, breakdowns; sign in with a query API token)",
-                "query API": "GET /api/v1/sites/{site}/funnel | funnel/trends | carts/abandoned | carts/recovered | stats",
+                "pages": "GET /app (shop owner's pages: funnel, chart, channels, carts, breakdowns, realtime; sign in with a query API token)",
+                "query API": "GET /api/v1/sites/{site}/funnel | funnel/trends | carts/abandoned | carts/recovered | stats | realtime",
                 "query API description": "GET /api/v1/openapi.json",
             },
         }
@@ -250,6 +255,8 @@ def routes() -> list[BaseRoute]:
         *app_pages.routes(),
         Route("/mp/collect", ga4mp_endpoint.collect, methods=["POST"]),
         Route("/debug/mp/collect", ga4mp_endpoint.debug_collect, methods=["POST"]),
+        *app_share_pages.routes(),
+        *app_live.routes(),
         Route("/api/v1/openapi.json", openapi.openapi_json),
         Route("/api/v1/sites/{site}/visitors/{id}", privacy.visitor, methods=["DELETE"]),
         Route("/api/v1/sites/{site}/visitors/{id}/export", privacy.visitor),

@@ -1,5 +1,5 @@
 """Command line: python -m tracker serve | migrate | site add/list | token create/list/revoke |
-key create/list/revoke | webhook add/list/remove | shopify secret | import | events | settings | version."""
+key create/list/revoke | share create/list/revoke | webhook add/list/remove | shopify secret | import | events | settings | version."""
 
 from __future__ import annotations
 
@@ -56,6 +56,18 @@ def main(argv: list[str] | None = None) -> int:
         secret_list.add_argument("--site", default=None)
         revoke = secret_commands.add_parser("revoke", help=f"revoke a {command} by its id")
         revoke.add_argument("token_id", metavar=f"{command.upper()}_ID")
+    share = commands.add_parser("share", help="manage read-only links to a site's page (/app) for an agency or a colleague")
+    share_commands = share.add_subparsers(dest="share_command", required=True, metavar="SHARE_COMMAND")
+    share_create = share_commands.add_parser("create", help="create a shared link for a site and print it (only this once)")
+    share_create.add_argument("site", help="the site whose page the link shows")
+    share_create.add_argument("--note", default="", help="who the link is for, shown by `share list` and on the page")
+    share_create.add_argument("--base-url", default=None,
+                              help="the address people open the pages at, e.g. https://stats.my-shop.example "
+                                   "(default: http://TRACKER_HOST:TRACKER_PORT)")
+    share_list = share_commands.add_parser("list", help="list active shared links (ids, not the links)")
+    share_list.add_argument("--site", default=None)
+    share_revoke = share_commands.add_parser("revoke", help="revoke a shared link by its id")
+    share_revoke.add_argument("link_id", metavar="ID")
     load = commands.add_parser("import", help="import past events from a CSV or JSONL file straight into ClickHouse",
                                description=IMPORT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     load.add_argument("file", help="a .csv or .jsonl file")
@@ -98,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     tracker_log.setup(settings.log_level)
     handler = {
         "serve": serve, "migrate": migrate_command, "site": site_command, "token": token_command, "key": token_command,
+        "share": share_command,
         "webhook": webhook_command, "shopify": shopify_command, "import": import_command, "events": events_command,
         "settings": settings_command, "version": version_command,
     }[args.command]
@@ -206,6 +219,35 @@ def token_command(settings: Settings, args) -> int:
             print(f"{what} {args.token_id} revoked; running trackers stop accepting it within {TOKEN_CACHE_S:g} s")
             return 0
         for t in list_tokens(client, args.site, kind):
+            print(f"{t.token_id:<14} {t.site:<24} {t.created_at}  {t.note}")
+        return 0
+
+    return _with_clickhouse(settings, work)
+
+
+def share_command(settings: Settings, args) -> int:
+    from tracker.app import prepare_database
+    from tracker.owner.share import create_link, link, list_links, revoke_link
+    from tracker.tokens import TOKEN_CACHE_S
+
+    def work(target):
+        prepare_database(settings, target)
+        client = connect(target)
+        if args.share_command == "create":
+            if _site_missing(client, args.site):
+                return 2
+            link_id, secret = create_link(client, args.site, args.note)
+            print(link(args.base_url or f"http://{settings.host}:{settings.port}", secret))
+            print(f"shared link {link_id} for site {args.site}: shown only now; whoever opens it sees the site's page "
+                  f"read-only (revoke with: python -m tracker share revoke {link_id})", file=sys.stderr)
+            return 0
+        if args.share_command == "revoke":
+            if not revoke_link(client, args.link_id):
+                print(f"error: no active shared link {args.link_id!r}", file=sys.stderr)
+                return 2
+            print(f"shared link {args.link_id} revoked; running trackers refuse it within {TOKEN_CACHE_S:g} s")
+            return 0
+        for t in list_links(client, args.site):
             print(f"{t.token_id:<14} {t.site:<24} {t.created_at}  {t.note}")
         return 0
 

@@ -58,6 +58,8 @@ class Settings:
     webhook_timeout_s: float = 10.0
     webhook_retry_first_s: float = 30.0
     webhook_retry_for_h: float = 24.0
+    business_metrics_sites: str = ""
+    business_metrics_interval_s: float = 60.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -129,6 +131,8 @@ DOCS: dict[str, str] = {
     "webhook_timeout_s": "Longest a webhook receiver may take to answer a delivery; slower answers count as failed and are retried.",
     "webhook_retry_first_s": "Wait before retrying a failed webhook delivery; it doubles with each failure, up to an hour.",
     "webhook_retry_for_h": "How long a webhook delivery is retried before it is given up.",
+    "business_metrics_sites": "Sites whose last hour's visitors, orders, revenue and checkout conversion are gauges on /metrics: comma-separated site ids, or `*` for all. Empty: none (docs/operations.md).",
+    "business_metrics_interval_s": "How often those gauges are computed (by one worker, on the query threads); a scrape only reads them.",
 }
 
 

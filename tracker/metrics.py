@@ -47,6 +47,20 @@ WEBHOOK_OUTBOX_DEPTH = Gauge(
     "tracker_webhook_outbox_depth", "Webhook notices neither delivered nor given up", multiprocess_mode="livemax"
 )
 CLICKHOUSE_UP = Gauge("tracker_clickhouse_up", "1 when the last ClickHouse call succeeded", multiprocess_mode="max")
+# Business figures of the last hour, for the sites in TRACKER_BUSINESS_METRICS_SITES (tracker/business_metrics.py).
+# One worker computes them; mostrecent: with several workers /metrics shows the newest value written.
+SHOP_VISITORS = Gauge("tracker_shop_visitors", "Distinct visitors in the last hour", ["site"], multiprocess_mode="livemostrecent")
+SHOP_ORDERS = Gauge("tracker_shop_orders", "Orders in the last hour", ["site"], multiprocess_mode="livemostrecent")
+SHOP_REVENUE = Gauge("tracker_shop_revenue", "Revenue of the last hour's orders, per currency", ["site", "currency"],
+                     multiprocess_mode="livemostrecent")
+SHOP_CHECKOUTS = Gauge("tracker_shop_checkouts", "Visitors who reached checkout in the last hour", ["site"],
+                       multiprocess_mode="livemostrecent")
+SHOP_CHECKOUT_CONVERSION = Gauge(
+    "tracker_shop_checkout_conversion", "Share (0 to 1) of the last hour's checkout visitors who bought; NaN without checkouts",
+    ["site"], multiprocess_mode="livemostrecent",
+)
+SHOP_UPDATED = Gauge("tracker_shop_metrics_updated_timestamp_seconds", "When the tracker_shop_* gauges were last computed",
+                     multiprocess_mode="livemostrecent")
 
 
 def exposition() -> bytes:

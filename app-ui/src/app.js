@@ -3,6 +3,8 @@
 // in the table below the chart, so nothing depends on this script.
 import uPlot from "uplot";
 import { comparedSeries, dropEmptyChoice } from "./compare.js";
+import { startRealtime } from "./realtime.js";
+import { openSharedLink } from "./share.js";
 
 const HEIGHT = 280;
 const COLORS = { visitors: "#2563eb", orders: "#c2410c", revenue: ["#15803d", "#7e22ce", "#0f766e", "#a16207"] };
@@ -45,3 +47,8 @@ const source = document.getElementById("chart-data");
 if (holder && source) draw(holder, JSON.parse(source.textContent));
 const rangeForm = document.querySelector("form.range");
 if (rangeForm) dropEmptyChoice(rangeForm);
+
+const realtime = document.getElementById("realtime");
+if (realtime) startRealtime(realtime);
+const shareForm = document.getElementById("share-form");
+if (shareForm) openSharedLink(shareForm);

@@ -88,6 +88,8 @@ def stack_tracker(stack_clickhouse, tmp_path_factory) -> TrackerProcess:
     env = {
         "TRACKER_CLICKHOUSE_URL": f"http://tracker:{TRACKER_PASSWORD}@127.0.0.1:{stack_clickhouse.port}/{DATABASE}",
         "TRACKER_WORKERS": env_example()["TRACKER_WORKERS"],
+        "TRACKER_BUSINESS_METRICS_SITES": env_example()["TRACKER_BUSINESS_METRICS_SITES"],
+        "TRACKER_BUSINESS_METRICS_INTERVAL_S": "1",
         "TRACKER_DEMO_SITE": "0",
         "TRACKER_FLUSH_INTERVAL_S": "0.2",
         "TRACKER_SITES_REFRESH_S": "0.2",

@@ -99,6 +99,14 @@ def test_every_shop_query_is_bound_to_the_site_variable():
         assert "${site:sqlstring}" in target["rawSql"], panel["title"]
 
 
+def test_the_shops_prometheus_panel_is_bound_to_the_site_and_compares_a_week_ago():
+    (panel,) = [p for p in grafana.panels(SHOP) if p["datasource"]["type"] == "prometheus"]
+    exprs = [t["expr"] for t in panel["targets"]]
+    assert all('site="${site}"' in e and "tracker_shop_checkout_conversion" in e for e in exprs)
+    assert [e.endswith("offset 1w)") for e in exprs] == [False, True]
+    assert exprs[1] == exprs[0].replace("})", "} offset 1w)")  # the same series, a week earlier
+
+
 def test_dashboard_constants_are_the_tracker_defaults():
     defaults = Settings()
     window = {"m": 60, "h": 3600, "d": 86400}[defaults.funnel_default_window[-1]] * int(defaults.funnel_default_window[:-1])

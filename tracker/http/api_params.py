@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tracker.queries import channels, cohorts, devices, pages, products, sales_cycle, segments
+from tracker.queries import channels, cohorts, devices, pages, products, realtime, sales_cycle, segments
 from tracker.queries.carts import DEFAULT_LIMIT, MAX_LIMIT
 from tracker.queries.funnels import BREAKDOWNS, ORDERS, UNITS
 from tracker.queries.steps import MAX_STEPS
@@ -134,6 +134,13 @@ ABANDONED_PRODUCTS = RANGE + (
           "How many items, most often abandoned first."),
 )
 # --- end of cohorts and products ---------------------------------------------------------------
+# --- realtime ----------------------------------------------------------------------------------
+REALTIME = (
+    Param("limit", {"type": "integer", "minimum": 1, "maximum": realtime.MAX_LIMIT, "default": realtime.DEFAULT_LIMIT},
+          "How many of the newest events to list."),
+    RANGE[2],  # format
+)
+# --- end realtime ------------------------------------------------------------------------------
 
 # --- pages and devices ------------------------------------------------------------------------
 PAGES = RANGE + SEGMENT + (
@@ -166,4 +173,5 @@ ENDPOINTS = (
     # --- end of cohorts and products ---
     Endpoint("pages", "/pages", "Top, entry and exit pages: views, visitors, visits that began or ended on each path", PAGES, "Pages"),
     Endpoint("devices", "/devices", "Visitors, sessions, conversion rate, orders and revenue per device, browser or OS", DEVICES, "Devices"),
+    Endpoint("realtime", "/realtime", "Visitors, page views and events of the last 30 minutes, and the newest events", REALTIME, "Realtime"),
 )

@@ -182,6 +182,15 @@ SCHEMAS["Devices"] = _obj({
     "totals": _obj(_DEVICE_FIGURES), "values": {"type": "array", "items": _obj({"value": _STR, **_DEVICE_FIGURES})},
 })
 # --- end of pages and devices -----------------------------------------------------------------
+# --- realtime ----------------------------------------------------------------------------------
+SCHEMAS["Realtime"] = _obj({
+    "site": _STR, "since": _TIME, "as_of": _TIME, "timezone": _STR, "flush_interval_s": {"type": "number"},
+    "visitors": _INT, "page_views": _INT, "events": _INT,
+    "newest": {"type": "array", "items": _obj({
+        "ts": _TIME, "name": _STR, "path": _STR, "source": _STR, "device": _STR, "value": _NUM, "currency": _STR,
+    })},
+})
+# --- end realtime ------------------------------------------------------------------------------
 
 
 def _error(description: str) -> dict:

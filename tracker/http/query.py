@@ -25,7 +25,7 @@ from tracker.http import tables
 from tracker.http.api_params import ENDPOINTS, Endpoint
 from tracker.http.auth import authorize
 from tracker.http.responses import json_response
-from tracker.queries import carts, channels, cohorts, devices, funnels, pages, products, sales_cycle, stats
+from tracker.queries import carts, channels, cohorts, devices, funnels, pages, products, realtime, sales_cycle, stats
 from tracker.queries.compare import COMPARISONS
 from tracker.queries.durations import format_duration, parse_duration
 from tracker.queries.errors import ParamError, ParamErrors, QueryLimit
@@ -410,6 +410,21 @@ def _run_devices(tracker, query: devices.DeviceQuery, params: Params):
 
 
 # --- end of pages and devices ---------------------------------------------------------------
+# --- realtime -------------------------------------------------------------------------------
+
+
+def _realtime_query(tracker, site: Site, params: Params) -> realtime.RealtimeQuery | None:
+    limit = params.integer("limit", realtime.DEFAULT_LIMIT, 1, realtime.MAX_LIMIT)
+    if params.errors:
+        return None
+    return realtime.RealtimeQuery(site.site, site.timezone, datetime.now(timezone.utc), limit)
+
+
+def _run_realtime(tracker, query: realtime.RealtimeQuery, params: Params):
+    return {"site": query.site, "flush_interval_s": tracker.settings.flush_interval_s, **realtime.run_realtime(tracker.queries, query)}
+
+
+# --- end realtime ---------------------------------------------------------------------------
 
 
 QUERIES = {
@@ -425,6 +440,7 @@ QUERIES = {
     "abandoned_products": Query(_cart_query("abandoned"), _run_abandoned_products, tables.abandoned_product_rows),
     "pages": Query(_page_query, _run_pages, tables.page_rows),
     "devices": Query(_device_query, _run_devices, tables.device_rows),
+    "realtime": Query(_realtime_query, _run_realtime, tables.realtime_rows),
 }
 
 def _handler(name: str):

@@ -35,12 +35,15 @@ from tracker.owner.session import (
     SignInNeeded,
     clear_token_cookie,
     form_fields,
+    cookie_identity,
     same_origin_post,
     set_token_cookie,
     signed_in_site,
+    viewer_of,
 )
 from tracker.owner.view import PageView
 from tracker.http.auth import site_of_token
+from tracker.owner.share import active_links
 from tracker.http.query import BY_NAME, Params, csv_answer, execute, offload
 from tracker.queries.carts import MAX_LIMIT
 from tracker.queries.errors import ParamErrors
@@ -109,8 +112,8 @@ def page(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request
 @page
 async def home(request: Request) -> Response:
     token = request.cookies.get(COOKIE)
-    site = await site_of_token(request.app.state.tracker, token) if token else None
-    return RedirectResponse(f"/app/{site}" if site else SIGN_IN, 303, headers=SECURITY_HEADERS)
+    identity = await cookie_identity(request.app.state.tracker, token) if token else None
+    return RedirectResponse(f"/app/{identity[0]}" if identity else SIGN_IN, 303, headers=SECURITY_HEADERS)
 
 
 @page
@@ -184,10 +187,12 @@ def chart_data(stats: dict) -> dict:
 
 @page
 async def dashboard(request: Request) -> Response:
-    site = await signed_in_site(request, request.path_params["site"])
+    viewer = await viewer_of(request, request.path_params["site"])  # the owner, or a shared link (read-only)
+    site = viewer.site
     days = chosen_days(request, site)
     view = PageView.of(request, site.site, days)  # the comparison and the filters
-    context = {"site": site, "signed_in_site": site.site, "days": days, "view": view, "errors": dict(view.errors), "stats": None}
+    context = {"site": site, "signed_in_site": site.site, "days": days, "view": view, "errors": dict(view.errors), "stats": None,
+               "read_only": viewer.shared, "shared_links": None if viewer.shared else await active_links(request.app.state.tracker, site.site)}
     try:
         time_range = parse_range(days["from"], days["to"], site.timezone)
     except ParamErrors as exc:

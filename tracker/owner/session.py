@@ -1,9 +1,14 @@
-"""Sign-in for the pages (/app): a site's query API token, kept in a cookie.
+"""Sign-in for the pages (/app): a site's query API token, or a shared link's secret (read-only,
+tracker/owner/share.py), kept in a cookie.
 
 The token travels once, in the body of a form POST, and is then kept in a cookie that scripts
 cannot read (HttpOnly), that the browser sends only to /app pages of this same site
 (SameSite=Strict, Path=/app) and only over https when the pages are served over https (Secure).
 It is never put in a URL, so it stays out of the history, logs and Referer headers.
+
+Who may do what: viewer_of answers the owner or a shared link's viewer, for pages that only show
+figures; signed_in_site answers the owner only (a shared link gets a 403 page), for everything
+that changes or exports something. New handlers that change anything must use signed_in_site.
 
 Cross-site request forgery: every change (sign-in, sign-out) is a POST; reading pages changes
 nothing. A forged cross-site POST carries no cookie (SameSite=Strict), and on top of that a POST
@@ -19,7 +24,10 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tracker.clickhouse.threads import ClickHouseUnavailable
+from tracker.errors import clickhouse_unavailable
 from tracker.http.auth import lookup_site, site_of_token
+from tracker.owner.share import SHARE_LINKS
 from tracker.sites import Site
 
 COOKIE = "fh_app_token"
@@ -82,19 +90,50 @@ async def form_fields(request: Request) -> dict[str, str]:
     return {name: values[0] for name, values in parsed.items()}
 
 
-async def signed_in_site(request: Request, site_id: str) -> Site:
-    """The site the visitor may look at, from the token in the cookie; the same rules as the API:
+@dataclass(frozen=True)
+class Viewer:
+    """Who looks at a site's page: its owner (a query token) or the holder of a shared link (read-only)."""
+
+    site: Site
+    shared: bool
+
+
+async def cookie_identity(tracker, token: str) -> tuple[str, bool] | None:
+    """(site id, shared) of the cookie's secret, a query token or a shared link's; None if not valid."""
+    if not token.startswith(SHARE_LINKS.prefix):
+        site = await site_of_token(tracker, token)
+        return None if site is None else (site, False)
+    try:
+        site = await tracker.run_control(lambda: tracker.share_links.site_of(token, tracker.control.client))
+    except ClickHouseUnavailable:
+        raise clickhouse_unavailable() from None
+    return None if site is None else (site, True)
+
+
+async def viewer_of(request: Request, site_id: str) -> Viewer:
+    """Who may look at the site's page, from the cookie; the same rules as the API:
     the token first, then the site (404), then whether the token is for that site (403)."""
     tracker = request.app.state.tracker
     token = request.cookies.get(COOKIE)
     if not token:
         raise SignInNeeded()
-    token_site = await site_of_token(tracker, token)
-    if token_site is None:
-        raise SignInNeeded("Your token is no longer valid (it may have been revoked). Sign in with a current one.")
+    identity = await cookie_identity(tracker, token)
+    if identity is None:
+        raise SignInNeeded("Your token or link is no longer valid (it may have been revoked). Sign in with a current one.")
+    token_site, shared = identity
     site = await lookup_site(tracker, site_id)
     if site is None:
         raise PageError(404, "No such site", f"There is no site {site_id!r}.", token_site)
     if token_site != site_id:
         raise PageError(403, "Another site's token", f"You are signed in for {token_site!r}, not for {site_id!r}.", token_site)
-    return site
+    return Viewer(site, shared)
+
+
+async def signed_in_site(request: Request, site_id: str) -> Site:
+    """The site, for its owner only: a shared link's viewer gets a 403 page (read-only: no changes,
+    no downloads). Pages that a shared link may see use viewer_of."""
+    viewer = await viewer_of(request, site_id)
+    if viewer.shared:
+        raise PageError(403, "Read-only link", "This shared link shows the site's page only; the site's owner can do more.",
+                        viewer.site.site)
+    return viewer.site
