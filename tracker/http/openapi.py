@@ -61,6 +61,8 @@ SCHEMAS = {
         "step": {"type": "integer"}, "label": _STR, "count": {"type": "integer"},
         "conversion_from_previous": _NUM, "conversion_from_first": _NUM, "dropped": {"type": "integer"},
         "median_time_s": _NUM, "p90_time_s": _NUM,
+        "missing_events": {"type": "array", "items": _STR,
+                           "description": "The step's event names of which the site sent none in the range."},
     }),
     "Funnel": _obj(
         {
