@@ -22,7 +22,7 @@ from tracker.config import Settings
 from tracker.dedupe import RecentIds
 from tracker.flusher import Flusher
 from tracker.gc_tuning import settle_heap
-from tracker.http import api_params, health, ingest, openapi, pages, privacy, query, snippet
+from tracker.http import api_params, health, ingest, openapi, pages, privacy, query, saved_funnels, snippet
 from tracker.http.deadlines import BodyDeadlines
 from tracker.http.responses import EXCEPTION_HANDLERS, json_response
 from tracker.http.timing import TimingMiddleware
@@ -249,6 +249,8 @@ def routes() -> list[BaseRoute]:
         Route("/api/v1/sites/{site}/visitors/{id}/export", privacy.visitor),
         Route("/api/v1/sites/{site}/customers/{id}", privacy.customer, methods=["DELETE"]),
         Route("/api/v1/sites/{site}/customers/{id}/export", privacy.customer),
+        Route(f"{openapi.PREFIX}/funnels", saved_funnels.collection, methods=["GET", "POST"]),
+        Route(f"{openapi.PREFIX}/funnels/{{funnel_id}}", saved_funnels.item, methods=["GET", "PUT", "DELETE"]),
         *(Route(f"{openapi.PREFIX}{e.path}", query.HANDLERS[e.name]) for e in api_params.ENDPOINTS),
     ]
 
