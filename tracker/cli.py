@@ -1,5 +1,5 @@
 """Command line: python -m tracker serve | migrate | site add/list | token create/list/revoke |
-key create/list/revoke | webhook add/list/remove | import | events | settings | version."""
+key create/list/revoke | webhook add/list/remove | funnel add/list/edit/remove | import | events | settings | version."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from importlib.metadata import version as package_version
 from tracker import log as tracker_log
 from tracker.clickhouse.client import connect, resolve
 from tracker.config import Settings, describe
+from tracker.saved_funnels import command as funnel_cli
 
 log = logging.getLogger("tracker.cli")
 
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     webhook_list.add_argument("--site", default=None)
     webhook_remove = webhook_commands.add_parser("remove", help="stop announcing carts to a webhook, by its id")
     webhook_remove.add_argument("webhook_id")
+    funnel_cli.add_parser(commands)
     events = commands.add_parser("events", help="show the newest stored events of a site")
     events.add_argument("--site", default="demo")
     events.add_argument("--limit", type=int, default=20)
@@ -89,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     tracker_log.setup(settings.log_level)
     handler = {
         "serve": serve, "migrate": migrate_command, "site": site_command, "token": token_command, "key": token_command,
-        "webhook": webhook_command, "import": import_command, "events": events_command,
+        "webhook": webhook_command, "funnel": funnel_command, "import": import_command, "events": events_command,
         "settings": settings_command, "version": version_command,
     }[args.command]
     return handler(settings, args) or 0
@@ -295,6 +297,16 @@ def webhook_command(settings: Settings, args) -> int:
         for h in list_webhooks(client, args.site):
             print(f"{h.webhook_id:<14} {h.site:<24} idle={format_duration(h.idle_s):<8} {h.created_at:%Y-%m-%d %H:%M}  {h.url}")
         return 0
+
+    return _with_clickhouse(settings, work)
+
+
+def funnel_command(settings: Settings, args) -> int:
+    from tracker.app import prepare_database
+
+    def work(target):
+        prepare_database(settings, target)
+        return funnel_cli.run(settings, connect(target), args, _site_missing)
 
     return _with_clickhouse(settings, work)
 
