@@ -185,15 +185,17 @@ async def dashboard(request: Request) -> Response:
     except ParamErrors as exc:
         context["errors"] = {e.field: e.reason for e in exc.errors}
         return render(request, "dashboard.html", context, 400)
+    from tracker.owner import funnels as owner_funnels  # it builds on this module: imported here, not above
+
     stats, funnel, abandoned, recovered, channels = await asyncio.gather(
         query_api(request, site, "stats", days, interval=interval_for(time_range)),
-        query_api(request, site, "funnel", days),
+        owner_funnels.dashboard_funnel(request, site, days),  # the picked saved funnel, and the picker's choices
         query_api(request, site, "abandoned_carts", days, limit=str(CARTS_SHOWN)),
         query_api(request, site, "recovered_carts", days, limit=str(CARTS_SHOWN)),
         query_api(request, site, "channels", days),
     )
     chart = chart_data(stats)
-    context.update(stats=stats, funnel=funnel, abandoned=abandoned, recovered=recovered, channels=channels,
+    context.update(stats=stats, **funnel, abandoned=abandoned, recovered=recovered, channels=channels,
                    chart=chart, currencies=list(chart["revenue"]))
     return render(request, "dashboard.html", context)
 
@@ -233,6 +235,8 @@ register_url_convertor("site_id", SiteIdConvertor())
 
 
 def routes() -> list[BaseRoute]:
+    from tracker.owner import funnels as owner_funnels  # it builds on this module: imported here, not above
+
     return [
         Route("/app", home),
         Route(SIGN_IN, sign_in, methods=["GET", "POST"]),
@@ -240,4 +244,5 @@ def routes() -> list[BaseRoute]:
         Mount("/app/_static", StaticFiles(directory=APP_UI_DIST), name="app-static"),
         Route("/app/{site:site_id}", dashboard),
         Route("/app/{site:site_id}/carts/{kind}.csv", carts_csv),
+        *owner_funnels.routes(),
     ]
