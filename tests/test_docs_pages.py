@@ -20,3 +20,14 @@ def test_the_doc_names_the_routes_the_cookie_and_the_limits():
     assert f"lasts {app_session.COOKIE_MAX_AGE_S // 86400} days" in DOC
     assert f"newest {app_pages.CARTS_SHOWN}" in DOC and f"up to {app_pages.CSV_MAX_CARTS:,}" in DOC
     assert app_pages.SECURITY_HEADERS["content-security-policy"].startswith("default-src 'self'") and "`default-src 'self'`" in DOC
+
+
+def test_the_doc_names_the_funnel_forms():
+    from starlette.routing import Route
+
+    from tracker.owner import funnels
+
+    for route in funnels.routes():
+        assert isinstance(route, Route)
+        path = route.path.replace("{site:site_id}", "{site}")
+        assert f"`{path}`" in DOC or f"`POST {path}`" in DOC or f"`GET {path}`" in DOC, path
