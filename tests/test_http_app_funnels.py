@@ -127,3 +127,15 @@ def test_forms_from_elsewhere_and_without_sign_in_are_refused(shop, ch):
     assert client.get("/app/other/funnels/new").status_code == 403
     assert client.get("/app/shop/funnels/nope/edit").status_code == 404
     assert ch.query("SELECT count() FROM saved_funnels").result_rows[0][0] == 0
+
+
+def test_oversized_forms_are_a_form_error_not_a_server_error(shop, ch):
+    client, token = shop
+    many = {f"field_{i}": "x" for i in range(200)}
+    assert client.post("/app/_sign-in", data={"token": token, **many}).status_code == 400  # more fields than a sign-in has
+    sign_in(client, token)
+    r = client.post("/app/shop/funnels", data={**form(name="x", step_0="*"), **many})
+    assert r.status_code == 400 and 'id="name-error">is required<' in r.text
+    r = client.post("/app/shop/funnels", data=form(name="x", step_0="*" + " " * 140_000))
+    assert r.status_code == 400
+    assert ch.query("SELECT count() FROM saved_funnels").result_rows[0][0] == 0

@@ -51,7 +51,7 @@ async def _body(request: Request):
 
 def answer(client, funnel) -> dict:
     """A funnel as the API shows it, its never-sent event names flagged (a query of event_names)."""
-    return funnel.as_dict(store.never_sent_names(client, funnel))
+    return funnel.as_dict(store.never_sent_names(client, funnel.site, [funnel]))
 
 
 async def collection(request: Request) -> Response:
@@ -70,7 +70,9 @@ async def collection(request: Request) -> Response:
 
     def listing():
         client = tracker.queries.client()
-        return {"site": site.site, "funnels": [answer(client, f) for f in store.list_funnels(client, site.site, window)]}
+        funnels = store.list_funnels(client, site.site, window)
+        never = store.never_sent_names(client, site.site, funnels)
+        return {"site": site.site, "funnels": [f.as_dict(never) for f in funnels]}
 
     return json_response(await offload(tracker, listing))
 

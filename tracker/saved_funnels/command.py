@@ -92,7 +92,7 @@ def run(settings, client, args, site_missing) -> int:
         for field in exc.fields:
             print(f"  {field.path or 'definition'}: {field.reason}", file=sys.stderr)
         return 2
-    shown = funnel.as_dict(store.never_sent_names(client, funnel))
+    shown = funnel.as_dict(store.never_sent_names(client, args.site, [funnel]))
     print(f"funnel {funnel.funnel_id} saved for {args.site}: {funnel.name} ({len(funnel.steps)} steps, window {shown['window']}, "
           f"{funnel.order}, per {funnel.unit})")
     for i, step in enumerate(shown["steps"]):

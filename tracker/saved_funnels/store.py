@@ -77,9 +77,9 @@ def remove_funnel(client, funnel: SavedFunnel) -> None:
         _write(client, replace(funnel, updated_at=_now()), deleted=True)
 
 
-def never_sent_names(client, funnel: SavedFunnel) -> set[str]:
-    """The funnel's event names the site never sent: allowed, and flagged in the answers."""
-    return never_sent(client, funnel.site, step_names(funnel.parsed_steps()))
+def never_sent_names(client, site: str, funnels: list[SavedFunnel]) -> set[str]:
+    """The funnels' event names the site never sent (one query for all): allowed, and flagged in the answers."""
+    return never_sent(client, site, step_names(step for f in funnels for step in f.parsed_steps()))
 
 
 def name_taken(funnels: list[SavedFunnel], name: str, funnel_id: str) -> bool:
