@@ -32,7 +32,7 @@ from tracker.ingest.keys import INGEST_KEYS
 from tracker.ingest.pipeline import Pipeline
 from tracker.ingest.ratelimit import RateLimiter
 from tracker.ingest.salts import DailySalts
-from tracker.owner import pages as app_pages
+from tracker.owner import funnels as owner_funnels, pages as app_pages
 from tracker.sites import Site, SiteCache, SitesUnavailable, add_site, get_site, list_sites
 from tracker.queries.runner import QueryRunner
 from tracker.spool import Spool
@@ -244,6 +244,7 @@ def routes() -> list[BaseRoute]:
         Route("/demo", pages.demo_shop),
         Route("/demo/{path:path}", pages.demo_shop),
         *app_pages.routes(),
+        *owner_funnels.routes(),  # saved funnels' forms under /app/{site}/funnels
         Route("/api/v1/openapi.json", openapi.openapi_json),
         Route("/api/v1/sites/{site}/visitors/{id}", privacy.visitor, methods=["DELETE"]),
         Route("/api/v1/sites/{site}/visitors/{id}/export", privacy.visitor),

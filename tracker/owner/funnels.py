@@ -1,5 +1,5 @@
-"""Saved funnels on the owner's page: the funnel picker on /app/{site} (a GET form: ?funnel=ID), and
-server-rendered forms to create, edit and delete funnels (templates/app/funnel_form.html).
+"""Saved funnels on the owner's pages: server-rendered forms to create, edit and delete funnels
+(templates/app/funnel_form.html); the picker on /app/{site} is tracker/owner/funnel_choice.py.
 
     GET  /app/{site}/funnels/new                 the form for a new funnel
     POST /app/{site}/funnels                     save it, then back to the site's page showing it
@@ -21,7 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from tracker.errors import ApiError
-from tracker.http.query import BY_NAME, Params, execute, offload
+from tracker.http.query import offload
 from tracker.http.saved_funnels import default_window_s
 from tracker.owner.pages import SECURITY_HEADERS, page, render
 from tracker.owner.session import PageError, form_fields, same_origin_post, signed_in_site
@@ -35,20 +35,6 @@ from tracker.sites import Site
 MAX_FORM_BYTES = 128 * 1024  # 20 steps of filters; the API takes 64 KB of JSON
 SPARE_ROWS = 2  # empty step rows under a funnel's steps, to add some without a script
 MIN_ROWS = 4
-
-
-async def dashboard_funnel(request: Request, site: Site, days: dict[str, str]) -> dict:
-    """The page's funnel (the one picked with ?funnel=ID, else the site's default) as the funnel
-    API answers it, and the picker's choices. A funnel removed meanwhile falls back to the default."""
-    tracker = request.app.state.tracker
-    window = default_window_s(tracker)
-    saved = await offload(tracker, lambda: store.list_funnels(tracker.queries.client(), site.site, window))
-    chosen, notice = request.query_params.get("funnel", "").strip() or DEFAULT_ID, ""
-    if chosen not in {f.funnel_id for f in saved}:
-        notice = f"There is no saved funnel {chosen[:64]!r} (it may have been deleted); this is the default funnel."
-        chosen = DEFAULT_ID
-    funnel = await execute(tracker, site, "funnel", Params({**days, "funnel": chosen}, BY_NAME["funnel"]))
-    return {"funnel": funnel, "funnels": [(f.funnel_id, f.name) for f in saved], "chosen_funnel": chosen, "funnel_notice": notice}
 
 
 def _back(site: Site, fields: dict[str, str], funnel_id: str | None) -> str:

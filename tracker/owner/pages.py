@@ -27,6 +27,7 @@ from starlette.templating import Jinja2Templates
 
 from tracker.errors import ApiError
 from tracker.owner import format as app_format
+from tracker.owner.funnel_choice import dashboard_funnel
 from tracker.owner.session import (
     COOKIE,
     PageError,
@@ -185,11 +186,9 @@ async def dashboard(request: Request) -> Response:
     except ParamErrors as exc:
         context["errors"] = {e.field: e.reason for e in exc.errors}
         return render(request, "dashboard.html", context, 400)
-    from tracker.owner import funnels as owner_funnels  # it builds on this module: imported here, not above
-
     stats, funnel, abandoned, recovered, channels = await asyncio.gather(
         query_api(request, site, "stats", days, interval=interval_for(time_range)),
-        owner_funnels.dashboard_funnel(request, site, days),  # the picked saved funnel, and the picker's choices
+        dashboard_funnel(request, site, days),  # the picked saved funnel, and the picker's choices
         query_api(request, site, "abandoned_carts", days, limit=str(CARTS_SHOWN)),
         query_api(request, site, "recovered_carts", days, limit=str(CARTS_SHOWN)),
         query_api(request, site, "channels", days),
@@ -235,8 +234,6 @@ register_url_convertor("site_id", SiteIdConvertor())
 
 
 def routes() -> list[BaseRoute]:
-    from tracker.owner import funnels as owner_funnels  # it builds on this module: imported here, not above
-
     return [
         Route("/app", home),
         Route(SIGN_IN, sign_in, methods=["GET", "POST"]),
@@ -244,5 +241,4 @@ def routes() -> list[BaseRoute]:
         Mount("/app/_static", StaticFiles(directory=APP_UI_DIST), name="app-static"),
         Route("/app/{site:site_id}", dashboard),
         Route("/app/{site:site_id}/carts/{kind}.csv", carts_csv),
-        *owner_funnels.routes(),
     ]
