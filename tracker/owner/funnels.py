@@ -28,7 +28,7 @@ from tracker.owner.session import PageError, form_fields, same_origin_post, sign
 from tracker.queries import funnels as funnel_queries
 from tracker.queries.durations import format_duration
 from tracker.queries.steps import MAX_STEPS
-from tracker.saved_funnels import edits, store
+from tracker.saved_funnels import edits
 from tracker.saved_funnels.definition import DEFAULT_ID, SavedFunnel
 from tracker.sites import Site
 
