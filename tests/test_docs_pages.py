@@ -32,14 +32,29 @@ def test_the_doc_names_the_comparison_choices_and_the_filter_helpers():
     template = (ROOT / "tracker" / "owner" / "templates" / "app" / "_filters.html").read_text()
     assert "{% macro filter_link(field, value, text=none) -%}" in template
     assert "def link(view: PageView, field: str, value: str)" in (ROOT / "tracker" / "owner" / "filters.py").read_text()
+
+
 def test_the_doc_names_every_breakdown_panel_and_its_endpoint():
     assert re.search(rf"first\s+{breakdowns.SHOWN} rows", DOC)
     for endpoint in ("/pages?kind=top|entry|exit", "/devices?by=device|browser|os", "/products", "/products/abandoned",
                      "/cohorts", "/sales-cycle"):
         assert f"(`{endpoint}`" in DOC or f"`{endpoint}`)" in DOC, endpoint
+
+
 def test_the_doc_names_the_realtime_and_shared_link_routes_and_commands():
     assert "GET /app/{site}/realtime.json" in DOC and f"newest {app_live.NEWEST_SHOWN} events" in DOC
     assert f"`GET {app_share.LANDING}`" in DOC and f"`{app_share.LANDING}`" in DOC
     assert f"`{app_share.SHARE_LINKS.table}`" in DOC and app_share.SHARE_LINKS.prefix in DOC
     for command in ("share create", "share list", "share revoke"):
         assert f"python -m tracker {command}" in DOC
+
+
+def test_the_doc_names_the_funnel_forms():
+    from starlette.routing import Route
+
+    from tracker.owner import funnels
+
+    for route in funnels.routes():
+        assert isinstance(route, Route)
+        path = route.path.replace("{site:site_id}", "{site}")
+        assert f"`{path}`" in DOC or f"`POST {path}`" in DOC or f"`GET {path}`" in DOC, path

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from tracker.config import DOCS
 from tracker.http.api_params import ENDPOINTS
-from tracker.http.openapi import PREFIX, SCHEMAS
+from tracker.http.openapi import PREFIX, SAVED_FUNNEL_PATHS, SCHEMAS
 from tracker.queries.steps import FILTER_FIELDS
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "queries.md").read_text()
@@ -44,3 +44,9 @@ def test_settings_and_filter_fields_named_in_the_docs_exist():
         assert setting.lower() in DOCS, setting
     for field in FILTER_FIELDS:
         assert f"`{field}`" in DOC
+
+
+def test_saved_funnel_requests_are_documented():
+    for path, item in SAVED_FUNNEL_PATHS.items():
+        for method in item:
+            assert f"`{method.upper()} {path}`" in DOC, (method, path)

@@ -7,7 +7,7 @@ from starlette.routing import Route
 from tracker.app import routes
 from tests.conftest import wait_for
 from tracker.http.api_params import ENDPOINTS
-from tracker.http.openapi import PRIVACY_PATHS
+from tracker.http.openapi import PRIVACY_PATHS, SAVED_FUNNEL_PATHS
 from tracker.sites import Site, add_site
 from tracker.tokens import create_token
 
@@ -16,7 +16,10 @@ def test_served_and_lists_exactly_the_query_routes(client):
     doc = client.get("/api/v1/openapi.json").json()
     assert doc["openapi"].startswith("3.")
     served = {r.path for r in routes() if isinstance(r, Route) and r.path.startswith("/api/v1/sites/")}
-    assert set(doc["paths"]) == served and len(served) == len(ENDPOINTS) + len(PRIVACY_PATHS)
+    assert set(doc["paths"]) == served and len(served) == len(ENDPOINTS) + len(PRIVACY_PATHS) + len(SAVED_FUNNEL_PATHS)
+    methods = {r.path: r.methods - {"HEAD"} for r in routes() if isinstance(r, Route) and r.path.startswith("/api/v1/sites/")}
+    for path, item in doc["paths"].items():
+        assert {m.upper() for m in item} == methods[path], path
 
 
 def test_every_reference_resolves_and_path_parameters_are_declared(client):
@@ -28,7 +31,7 @@ def test_every_reference_resolves_and_path_parameters_are_declared(client):
     for path, op in operations:
         declared = {p["name"] for p in op["parameters"] if p["in"] == "path"}
         assert declared == set(re.findall(r"{(\w+)}", path))
-        assert {"200", "400", "401", "403", "404"} <= set(op["responses"])
+        assert {"400", "401", "403", "404"} <= set(op["responses"]) and {"200", "201"} & set(op["responses"])
         assert op["security"] == [{"bearer": []}]
 
 

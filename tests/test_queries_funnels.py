@@ -121,6 +121,40 @@ def test_shop_funnel_stages_and_labels(db):
     ]
 
 
+def test_shop_funnel_stages_take_any_of_their_events(db):
+    insert(db.ch, [
+        # a checkout that never sends begin_checkout: intent from add_shipping_info, then purchase
+        event("page_view", at(0), 1), event("view_item", at(5), 1), event("add_to_cart", at(9), 1),
+        event("add_shipping_info", at(20), 1), event("add_payment_info", at(30), 1), event("purchase", at(40), 1),
+        # payment info alone is intent too
+        event("view_item", at(0), 2), event("add_to_cart", at(5), 2), event("add_payment_info", at(9), 2),
+        # a click in a product list is interest without a view_item
+        event("page_view", at(0), 3), event("select_item", at(3), 3), event("add_to_cart", at(5), 3),
+        # viewing a list is browsing (awareness), and viewing the cart is not consideration
+        event("view_item_list", at(0), 4), event("view_cart", at(5), 4), event("add_shipping_info", at(9), 4),
+    ])
+    result = run_funnel(db.runner, spec(None, window="1d"))
+    assert [(s["label"], s["count"]) for s in result["steps"]] == [
+        ("awareness", 4), ("interest", 3), ("consideration", 3), ("intent", 2), ("purchase", 1), ("repurchase", 0),
+    ]
+    # begin_checkout never came: the intent stage says so; every other stage had an event of each name
+    assert [(s["label"], s["missing_events"]) for s in result["steps"]] == [
+        ("awareness", []), ("interest", []), ("consideration", []), ("intent", ["begin_checkout"]), ("purchase", []),
+        ("repurchase", []),
+    ]
+
+
+def test_missing_events_count_only_the_range(db):
+    insert(db.ch, [
+        event("view_item", at(0), 1), event("add_to_cart", at(60), 1),
+        event("purchase", at(-3 * 86400), 1),  # before the range: the site sent purchases, not in this range
+    ])
+    result = run_funnel(db.runner, spec(["view_item|select_item", "add_to_cart", "purchase;currency=EUR"]))
+    assert [s["missing_events"] for s in result["steps"]] == [["select_item"], [], ["purchase"]]
+    by_source = run_funnel(db.runner, spec(["view_item|select_item", "add_to_cart", "purchase"], breakdown="source"))
+    assert [[s["missing_events"] for s in g["steps"]] for g in by_source["breakdown"]["groups"]] == [[["select_item"], [], ["purchase"]]]
+
+
 def test_session_unit_splits_a_visitor_at_the_inactivity_gap(db):
     insert(db.ch, [
         # visitor 1, session 1: view then cart; 31 minutes later session 2: view only
@@ -194,10 +228,14 @@ def test_trends_bucket_units_by_the_local_day_they_entered(db):
     assert [(p["period"], p["entered"], p["completed"]) for p in tokyo] == [(monday, 1, 1), (tuesday, 2, 1)]
 
 
-def random_visits(seed: int, visitors: int, max_events: int, gaps: list[int]) -> list:
+SHOP_NAMES = ["page_view", "view_item", "add_to_cart", "begin_checkout", "purchase"]
+# A checkout that never sends begin_checkout, and list clicks: the shop funnel's any-of stages.
+CHECKOUT_NAMES = ["page_view", "select_item", "view_item", "add_to_cart", "add_shipping_info", "add_payment_info", "purchase"]
+
+
+def random_visits(seed: int, visitors: int, max_events: int, gaps: list[int], names: list[str] = SHOP_NAMES) -> list:
     """Shop events at random, with same-second events on purpose (gaps of 0)."""
     rng = random.Random(seed)
-    names = ["page_view", "view_item", "add_to_cart", "begin_checkout", "purchase"]
     rows = []
     for visitor in range(1, visitors + 1):
         t = 0
@@ -207,32 +245,50 @@ def random_visits(seed: int, visitors: int, max_events: int, gaps: list[int]) ->
     return rows
 
 
-@pytest.mark.parametrize("order,steps", [
-    ("ordered", ["view_item", "add_to_cart", "begin_checkout", "purchase"]),
-    ("strict", ["view_item", "add_to_cart", "begin_checkout", "purchase"]),
-    ("ordered", ["*", "add_to_cart", "begin_checkout", "purchase"]),  # "any event" first takes a shortcut
-    ("strict", ["*", "add_to_cart", "begin_checkout", "purchase"]),
+ANY_OF = ["view_item|select_item", "add_to_cart", "begin_checkout|add_shipping_info|add_payment_info", "purchase"]
+
+
+@pytest.mark.parametrize("order,steps,names", [
+    ("ordered", ["view_item", "add_to_cart", "begin_checkout", "purchase"], SHOP_NAMES),
+    ("strict", ["view_item", "add_to_cart", "begin_checkout", "purchase"], SHOP_NAMES),
+    ("ordered", ["*", "add_to_cart", "begin_checkout", "purchase"], SHOP_NAMES),  # "any event" first takes a shortcut
+    ("strict", ["*", "add_to_cart", "begin_checkout", "purchase"], SHOP_NAMES),
+    # Any-of steps: several names per step (one_step_per_event still holds: the `transform` path).
+    ("ordered", ANY_OF, CHECKOUT_NAMES),
+    ("strict", ANY_OF, CHECKOUT_NAMES),
+    ("ordered", ["*", *ANY_OF[1:]], CHECKOUT_NAMES),
+    ("strict", ["*", *ANY_OF[1:]], CHECKOUT_NAMES),
+    # Alternatives shared between steps: an event matching two steps (the pair expansion path).
+    ("ordered", ["view_item|add_to_cart", "add_to_cart|add_shipping_info", "add_payment_info|purchase"], CHECKOUT_NAMES),
+    ("strict", ["view_item|add_to_cart", "add_to_cart|add_shipping_info", "add_payment_info|purchase"], CHECKOUT_NAMES),
 ])
-def test_same_as_windowfunnel_on_random_visitors(db, order, steps):
+def test_same_as_windowfunnel_on_random_visitors(db, order, steps, names):
     """The array implementation reaches the same step as ClickHouse's windowFunnel for every visitor."""
-    insert(db.ch, random_visits(seed=7, visitors=300, max_events=12, gaps=[0, 0, 1, 2, 30, 200, 900]))
+    insert(db.ch, random_visits(seed=7, visitors=300, max_events=12, gaps=[0, 0, 1, 2, 30, 200, 900], names=names))
+    s = spec(steps, window="600s", order=order)
+    assert funnels.one_step_per_event(s.steps) == (len({n for t in steps for n in t.split("|")}) == sum(len(t.split("|")) for t in steps)
+                                                   and "*" not in steps)
     mode = "" if order == "ordered" else ", 'strict_order'"
-    conds = ", ".join("true" if n == "*" else f"name = '{n}'" for n in steps)
+    conds = ", ".join("true" if t == "*" else "name IN (" + ", ".join(f"'{n}'" for n in t.split("|")) + ")" for t in steps)
     levels = db.ch.query(
         f"SELECT level, count() FROM (SELECT visitor_id, windowFunnel(600{mode})(toDateTime(ts), {conds}) AS level"
         " FROM events GROUP BY visitor_id) WHERE level > 0 GROUP BY level"
     ).result_rows
     expected = [sum(n for level, n in levels if level >= k) for k in range(1, len(steps) + 1)]
-    assert counts(db, spec(steps, window="600s", order=order)) == expected
+    assert counts(db, s) == expected
     assert expected[-1] > 0
 
 
 @pytest.mark.parametrize("order", ["ordered", "strict", "any"])
 @pytest.mark.parametrize("unit", ["visitor", "session"])
-def test_one_step_per_event_shortcut_matches_the_general_path(db, order, unit, monkeypatch):
+@pytest.mark.parametrize("steps,names", [
+    (["view_item", "add_to_cart|view_cart", "begin_checkout", "purchase"], SHOP_NAMES + ["view_cart"]),
+    (ANY_OF, CHECKOUT_NAMES),
+])
+def test_one_step_per_event_shortcut_matches_the_general_path(db, order, unit, steps, names, monkeypatch):
     """Steps with distinct event names skip the pair expansion; counts and times must not change."""
-    insert(db.ch, random_visits(seed=11, visitors=200, max_events=14, gaps=[0, 0, 1, 5, 60, 900, 2400]))  # with session gaps
-    s = spec(["view_item", "add_to_cart|view_cart", "begin_checkout", "purchase"], window="1h", order=order, unit=unit)
+    insert(db.ch, random_visits(seed=11, visitors=200, max_events=14, gaps=[0, 0, 1, 5, 60, 900, 2400], names=names))  # with session gaps
+    s = spec(steps, window="1h", order=order, unit=unit)
     assert funnels.one_step_per_event(s.steps)
     shortcut = run_funnel(db.runner, s)
     monkeypatch.setattr(funnels, "one_step_per_event", lambda steps: False)

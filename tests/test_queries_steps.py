@@ -38,6 +38,10 @@ def test_a_repeated_definition_needs_the_next_occurrence():
     shop = shop_funnel()
     assert [s.label for s in shop] == ["awareness", "interest", "consideration", "intent", "purchase", "repurchase"]
     assert (shop[5].same_as, shop[5].occurrence) == (4, 2)
+    assert [sorted(s.event_names()) for s in shop] == [
+        [], ["select_item", "view_item"], ["add_to_cart"], ["add_payment_info", "add_shipping_info", "begin_checkout"],
+        ["purchase"], ["purchase"],
+    ]
 
 
 def test_errors_are_reported_per_step_and_unknown_names_found():

@@ -106,8 +106,9 @@ def payload(visitor: str, e: Ev) -> dict:
 
 # --- the model --------------------------------------------------------------------------------
 
-SHOP = [lambda e: True, lambda e: e.name == "view_item", lambda e: e.name == "add_to_cart",
-        lambda e: e.name == "begin_checkout", lambda e: e.name == "purchase", lambda e: e.name == "purchase"]
+SHOP = [lambda e: True, lambda e: e.name in ("view_item", "select_item"), lambda e: e.name == "add_to_cart",
+        lambda e: e.name in ("begin_checkout", "add_shipping_info", "add_payment_info"), lambda e: e.name == "purchase",
+        lambda e: e.name == "purchase"]
 SHOP_OCCURRENCE = [1, 1, 1, 1, 1, 2]  # repurchase: the unit's second purchase
 SHOP_SAME_AS = [0, 1, 2, 3, 4, 4]
 

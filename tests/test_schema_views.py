@@ -51,7 +51,8 @@ def test_orders_count_a_transaction_once_and_keep_its_currency(db):
 
 def random_shop_events(seed: int, visitors: int = 200) -> list[dict]:
     rng = random.Random(seed)
-    names = ["page_view"] * 4 + ["view_item"] * 3 + ["add_to_cart", "begin_checkout", "purchase", "view_cart"]
+    names = ["page_view"] * 4 + ["view_item"] * 3 + ["add_to_cart", "begin_checkout", "purchase", "view_cart", "select_item",
+                                                   "add_shipping_info", "add_payment_info"]
     out = []
     for visitor in range(1, visitors + 1):
         t = rng.randint(0, 20 * 3600)

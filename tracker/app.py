@@ -23,7 +23,7 @@ from tracker.config import Settings
 from tracker.dedupe import RecentIds
 from tracker.flusher import Flusher
 from tracker.gc_tuning import settle_heap
-from tracker.http import api_params, health, ingest, openapi, pages, privacy, query, snippet
+from tracker.http import api_params, health, ingest, openapi, pages, privacy, query, saved_funnels, snippet
 from tracker.http.deadlines import BodyDeadlines
 from tracker.http.responses import EXCEPTION_HANDLERS, json_response
 from tracker.http.timing import TimingMiddleware
@@ -35,7 +35,7 @@ from tracker.ingest.ratelimit import RateLimiter
 from tracker.ingest.salts import DailySalts
 from tracker.integrations import ga4mp_endpoint, shopify_webhook
 from tracker.integrations.shopify_secrets import SecretCache
-from tracker.owner import live as app_live, pages as app_pages, share_pages as app_share_pages
+from tracker.owner import funnels as owner_funnels, live as app_live, pages as app_pages, share_pages as app_share_pages
 from tracker.owner.share import SHARE_LINKS
 from tracker.sites import Site, SiteCache, SitesUnavailable, add_site, get_site, list_sites
 from tracker.queries.runner import QueryRunner
@@ -257,12 +257,15 @@ def routes() -> list[BaseRoute]:
         Route("/debug/mp/collect", ga4mp_endpoint.debug_collect, methods=["POST"]),
         *app_share_pages.routes(),
         *app_live.routes(),
+        *owner_funnels.routes(),  # saved funnels' forms under /app/{site}/funnels
         Route("/api/v1/openapi.json", openapi.openapi_json),
         Route("/api/v1/sites/{site}/visitors/{id}", privacy.visitor, methods=["DELETE"]),
         Route("/api/v1/sites/{site}/visitors/{id}/export", privacy.visitor),
         Route("/api/v1/sites/{site}/customers/{id}", privacy.customer, methods=["DELETE"]),
         Route("/api/v1/sites/{site}/customers/{id}/export", privacy.customer),
         Route(shopify_webhook.PATH, shopify_webhook.orders, methods=["POST"]),
+        Route(f"{openapi.PREFIX}/funnels", saved_funnels.collection, methods=["GET", "POST"]),
+        Route(f"{openapi.PREFIX}/funnels/{{funnel_id}}", saved_funnels.item, methods=["GET", "PUT", "DELETE"]),
         *(Route(f"{openapi.PREFIX}{e.path}", query.HANDLERS[e.name]) for e in api_params.ENDPOINTS),
     ]
 

@@ -1,5 +1,5 @@
 """Command line: python -m tracker serve | migrate | site add/list | token create/list/revoke |
-key create/list/revoke | share create/list/revoke | webhook add/list/remove | shopify secret | import | events | settings | version."""
+key create/list/revoke | share create/list/revoke | webhook add/list/remove | shopify secret | funnel add/list/edit/remove | import | events | settings | version."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from importlib.metadata import version as package_version
 from tracker import log as tracker_log
 from tracker.clickhouse.client import connect, resolve
 from tracker.config import Settings, describe
+from tracker.saved_funnels import command as funnel_cli
 
 log = logging.getLogger("tracker.cli")
 
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         "customer", help="print the customer_id stored for a Shopify customer id (for export and deletion requests)")
     shopify_customer.add_argument("site")
     shopify_customer.add_argument("customer", metavar="SHOPIFY_CUSTOMER_ID", help="the customer's id in Shopify, e.g. 7012345678901")
+    funnel_cli.add_parser(commands)
     events = commands.add_parser("events", help="show the newest stored events of a site")
     events.add_argument("--site", default="demo")
     events.add_argument("--limit", type=int, default=20)
@@ -111,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     handler = {
         "serve": serve, "migrate": migrate_command, "site": site_command, "token": token_command, "key": token_command,
         "share": share_command,
-        "webhook": webhook_command, "shopify": shopify_command, "import": import_command, "events": events_command,
+        "webhook": webhook_command, "shopify": shopify_command, "funnel": funnel_command, "import": import_command, "events": events_command,
         "settings": settings_command, "version": version_command,
     }[args.command]
     return handler(settings, args) or 0
@@ -386,6 +388,16 @@ def shopify_command(settings: Settings, args) -> int:
         print(f"Shopify secret of site {args.site} saved; running trackers use it within {CACHE_S:g} s.\n"
               f"Webhook URL for the orders/paid event (behind your https address): {url}")
         return 0
+
+    return _with_clickhouse(settings, work)
+
+
+def funnel_command(settings: Settings, args) -> int:
+    from tracker.app import prepare_database
+
+    def work(target):
+        prepare_database(settings, target)
+        return funnel_cli.run(settings, connect(target), args, _site_missing)
 
     return _with_clickhouse(settings, work)
 

@@ -1,6 +1,7 @@
 -- Stages of the default shop funnel reached by each unit (a session, or a visitor when gap_s = 0):
---   1 awareness (any event) -> 2 interest (view_item) -> 3 consideration (add_to_cart)
---   -> 4 intent (begin_checkout) -> 5 purchase -> 6 repurchase (the unit's second purchase),
+--   1 awareness (any event) -> 2 interest (view_item or select_item) -> 3 consideration (add_to_cart)
+--   -> 4 intent (begin_checkout, add_shipping_info or add_payment_info) -> 5 purchase
+--   -> 6 repurchase (the unit's second purchase), as tracker/queries/steps.py SHOP_FUNNEL,
 -- each within window_s seconds of the first step, by ClickHouse's windowFunnel (whole seconds).
 -- Parameters: site ('' = every site), from, to (exclusive), window_s, gap_s (0 = one unit per visitor).
 -- The query API computes the same stages for the default funnel (a test checks they agree).
@@ -25,7 +26,8 @@ FROM
         site,
         visitor_id,
         arraySort(groupArray(bitShiftLeft(toUInt64(toUInt32(toDateTime(ts))), 8) + multiIf(
-            name = 'view_item', 2, name = 'add_to_cart', 3, name = 'begin_checkout', 4, name = 'purchase', 5, 1))) AS packed,
+            name IN ('view_item', 'select_item'), 2, name = 'add_to_cart', 3,
+            name IN ('begin_checkout', 'add_shipping_info', 'add_payment_info'), 4, name = 'purchase', 5, 1))) AS packed,
         arrayMap(p -> toUInt32(bitShiftRight(p, 8)), packed) AS all_secs,
         arrayMap(p -> toUInt8(bitAnd(p, 255)), packed) AS all_codes,
         arrayMap((s, prev) -> {gap_s:UInt32} > 0 AND s - prev > {gap_s:UInt32}, all_secs, arrayPushFront(arrayPopBack(all_secs), 0)) AS starts,

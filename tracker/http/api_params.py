@@ -58,7 +58,8 @@ STEPS = (
     Param("step", {"type": "string", "example": "add_to_cart|view_cart"},
           f"A funnel step, repeat the parameter for each step in order (at most {MAX_STEPS}): an event name or * "
           "(any event), alternatives separated by |, filters after ; like page_view;props.page=/pricing. "
-          "None: the shop funnel (awareness, interest, consideration, intent, purchase, repurchase).", repeated=True),
+          "None: the site's default funnel `shop`: the shop funnel (awareness, interest, consideration, intent, purchase, "
+          "repurchase) unless edited.", repeated=True),
     Param("window", {"type": "string", "example": "7d"},
           "Conversion window from the first step, a duration (90s, 30m, 1h30m, 7d, 2w) from 1s to 90d. "
           "Default: TRACKER_FUNNEL_DEFAULT_WINDOW."),
@@ -67,6 +68,9 @@ STEPS = (
           "come between steps; any: the steps in any order."),
     Param("unit", {"type": "string", "enum": list(UNITS), "default": "visitor"},
           "Count visitors, or sessions (TRACKER_SESSION_GAP_MINUTES without an event ends a session)."),
+    Param("funnel", {"type": "string", "example": "shop"},
+          "Run a saved funnel (GET .../funnels): its steps, window, order and unit; window, order and unit given here "
+          "take precedence. Not with step. Without funnel and step: the site's default funnel `shop`."),
 )
 FUNNEL = RANGE + SEGMENT + COMPARE + STEPS + (
     Param("breakdown", {"type": "string", "enum": list(BREAKDOWNS)},

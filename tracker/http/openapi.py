@@ -28,7 +28,9 @@ def _ref(name: str) -> dict:
 
 _RANGE = {"site": _STR, "from": _TIME, "to": _TIME, "timezone": _STR}
 _FILTER = {"filter": {"type": "array", "items": _STR, "description": "The filters applied (none: every session)."}}
-_FUNNEL_HEAD = {**_RANGE, **_FILTER, "window": _STR, "order": _STR, "unit": _STR}
+_FUNNEL_HEAD = {**_RANGE, **_FILTER, "window": _STR, "order": _STR, "unit": _STR,
+                "funnel": {**_obj({"funnel_id": _STR, "name": _STR}), "nullable": True,
+                           "description": "The saved funnel that ran (null for steps given as step)."}}
 _REVENUE = _obj({"currency": _STR, "orders": {"type": "integer"}, "revenue": {"type": "number"}, "average_order_value": _NUM})
 _FIGURES = _obj({
     "visitors": {"type": "integer"}, "sessions": {"type": "integer"}, "page_views": {"type": "integer"},
@@ -61,6 +63,8 @@ SCHEMAS = {
         "step": {"type": "integer"}, "label": _STR, "count": {"type": "integer"},
         "conversion_from_previous": _NUM, "conversion_from_first": _NUM, "dropped": {"type": "integer"},
         "median_time_s": _NUM, "p90_time_s": _NUM,
+        "missing_events": {"type": "array", "items": _STR,
+                           "description": "The step's event names of which the site sent none in the range."},
     }),
     "Funnel": _obj(
         {
@@ -257,6 +261,70 @@ SCHEMAS["Export"] = _obj({"site": _STR, "visitor_ids": {"type": "array", "items"
                           "events": {"type": "array", "items": {"type": "object", "description": "Every stored column of the event."}}})
 
 
+# Saved funnels (tracker/http/saved_funnels.py), with the same token as the queries.
+_SAVED_STEP = _obj({"step": _STR, "label": _STR, "never_sent": {"type": "array", "items": _STR}})
+SCHEMAS["SavedFunnel"] = _obj({
+    "funnel_id": _STR, "name": _STR, "default": {"type": "boolean"}, "builtin": {"type": "boolean"},
+    "steps": {"type": "array", "items": _SAVED_STEP}, "window": _STR, "order": {"type": "string", "enum": ["ordered", "strict", "any"]},
+    "unit": {"type": "string", "enum": ["visitor", "session"]}, "updated_at": {**_TIME, "nullable": True},
+})
+SCHEMAS["SavedFunnels"] = _obj({"site": _STR, "funnels": {"type": "array", "items": _ref("SavedFunnel")}})
+SCHEMAS["FunnelRemoval"] = _obj({"site": _STR, "funnel_id": _STR, "status": {"type": "string", "enum": ["deleted", "reset"]}})
+SCHEMAS["FunnelDefinition"] = {
+    "type": "object", "required": ["name", "steps"],
+    "properties": {
+        "name": {"type": "string", "maxLength": 100},
+        "steps": {"type": "array", "minItems": 1, "maxItems": 20, "items": {"oneOf": [
+            _STR, {"type": "object", "required": ["step"], "properties": {"step": _STR, "label": {"type": "string", "maxLength": 64}}},
+        ]}},
+        "window": {"type": "string", "example": "7d"}, "order": {"type": "string", "enum": ["ordered", "strict", "any"]},
+        "unit": {"type": "string", "enum": ["visitor", "session"]},
+    },
+}
+
+
+def _funnel_operation(operation_id: str, summary: str, response: str, status: str = "200", item: bool = False,
+                      body: bool = False) -> dict:
+    parameters = [{"name": "site", "in": "path", "required": True, "schema": _STR, "description": "Site id."}]
+    if item:
+        parameters.append({"name": "funnel_id", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[a-z0-9]{1,32}$"},
+                           "description": "The funnel's id; `shop` is the site's default funnel."})
+    operation = {
+        "operationId": operation_id,
+        "summary": summary,
+        "security": [{"bearer": []}],
+        "parameters": parameters,
+        "responses": {
+            status: {"description": "Done.", "content": {"application/json": {"schema": _ref(response)}}},
+            "400": _error("A definition that cannot be saved (field paths like steps[2].step), bad JSON, or a query parameter."),
+            "401": _error("No token, or a token that is not valid."),
+            "403": _error("The token belongs to another site."),
+            "404": _error("No such site, or no such funnel."),
+            "503": _error("ClickHouse cannot be reached."),
+        },
+    }
+    if body:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref("FunnelDefinition")}}}
+    if operation_id == "create_funnel":
+        operation["responses"]["409"] = _error("The site has the most saved funnels it may keep.")
+    return operation
+
+
+SAVED_FUNNEL_PATHS = {
+    f"{PREFIX}/funnels": {
+        "get": _funnel_operation("list_funnels", "The site's saved funnels, the default (shop) first", "SavedFunnels"),
+        "post": _funnel_operation("create_funnel", "Save a new funnel", "SavedFunnel", "201", body=True),
+    },
+    f"{PREFIX}/funnels/{{funnel_id}}": {
+        "get": _funnel_operation("get_funnel", "One saved funnel", "SavedFunnel", item=True),
+        "put": _funnel_operation("update_funnel", "Replace a saved funnel's definition (shop: edit the default funnel)", "SavedFunnel",
+                                 item=True, body=True),
+        "delete": _funnel_operation("delete_funnel", "Remove a saved funnel (shop: back to the built-in shop funnel)", "FunnelRemoval",
+                                    item=True),
+    },
+}
+
+
 def document() -> dict:
     return {
         "openapi": "3.0.3",
@@ -265,7 +333,7 @@ def document() -> dict:
             "version": version("funnelhouse"),
             "description": "Funnels, abandoned and recovered carts, site statistics, channels, sales-cycle time, cohorts, products, pages and devices (docs/queries.md), and export or deletion of one person's data (docs/privacy.md).",
         },
-        "paths": {**{f"{PREFIX}{e.path}": {"get": _operation(e)} for e in ENDPOINTS}, **PRIVACY_PATHS},
+        "paths": {**{f"{PREFIX}{e.path}": {"get": _operation(e)} for e in ENDPOINTS}, **PRIVACY_PATHS, **SAVED_FUNNEL_PATHS},
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",

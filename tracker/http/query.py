@@ -32,6 +32,8 @@ from tracker.queries.errors import ParamError, ParamErrors, QueryLimit
 from tracker.queries.segments import Segment, describe, parse_segment
 from tracker.queries.steps import parse_steps, unknown_step_names
 from tracker.queries.timerange import COMPARE_MODES, TimeRange, check_interval, compared_range, parse_range
+from tracker.saved_funnels import store
+from tracker.saved_funnels.definition import DEFAULT_ID, FUNNEL_ID
 from tracker.sites import Site
 
 BY_NAME = {e.name: e for e in ENDPOINTS}
@@ -141,7 +143,11 @@ async def execute(tracker, site: Site, name: str, params: Params) -> dict:
 async def _compared(tracker, name: str, built, params: Params, mode: str) -> dict:
     """The answer with `compare`: both periods' queries at once, each on a query thread."""
     query, comparison = QUERIES[name], COMPARISONS[name]
-    earlier = replace(built, range=compared_range(built.range, mode))
+    if isinstance(built, FunnelRequest):  # its saved funnel is read once, for both periods
+        built = await offload(tracker, lambda: _resolved_request(tracker, built, params))
+        params.check()
+    spec = built.spec if isinstance(built, FunnelRequest) else built
+    earlier = replace(spec, range=compared_range(spec.range, mode))
     result, compared = await asyncio.gather(
         offload(tracker, lambda: query.run(tracker, built, params)),
         offload(tracker, lambda: comparison.run(tracker.queries, earlier)),
@@ -180,12 +186,32 @@ async def _answer(request: Request, name: str) -> Response:
 # --- funnel ---------------------------------------------------------------------------------
 
 
-def _funnel_spec(tracker, site: Site, params: Params, trends: bool) -> funnels.FunnelSpec | None:
+@dataclass(frozen=True)
+class FunnelRequest:
+    """A funnel query before its saved funnel (`funnel`, or the site's default without `step`) is
+    read, on the query threads: its steps, window, order and unit replace those of `spec` unless
+    the request gave them."""
+
+    spec: funnels.FunnelSpec
+    saved: str | None
+    given: frozenset[str]
+    resolved: dict | None = None  # set with `ready`: the saved funnel already read into spec ({funnel_id, name})
+    ready: bool = False
+
+
+def _funnel_spec(tracker, site: Site, params: Params, trends: bool) -> FunnelRequest | None:
     settings = tracker.settings
     time_range = params.attempt(lambda: parse_range(params.get("from"), params.get("to"), site.timezone))
     steps, step_errors = parse_steps(params.getlist("step"))
     for index, reason in step_errors:
         params.errors.append(FieldError(f"step[{index}]", reason))
+    saved = params.get("funnel")
+    if saved is not None and params.getlist("step"):
+        params.errors.append(FieldError("funnel", "give either a saved funnel or steps, not both"))
+    elif saved is not None and not FUNNEL_ID.match(saved):
+        params.errors.append(FieldError("funnel", "must be a saved funnel's id (letters a-z and digits)"))
+    elif not params.getlist("step"):
+        saved = saved or DEFAULT_ID  # the site's default funnel: the shop funnel unless edited
     window = params.duration("window", settings.funnel_default_window, funnels.MIN_WINDOW_S, funnels.MAX_WINDOW_S)
     order = params.choice("order", funnels.ORDERS, "ordered")
     unit = params.choice("unit", funnels.UNITS, "visitor")
@@ -195,10 +221,11 @@ def _funnel_spec(tracker, site: Site, params: Params, trends: bool) -> funnels.F
     segment = params.segment()
     if params.errors:
         return None
-    return funnels.FunnelSpec(
+    spec = funnels.FunnelSpec(
         site.site, time_range, tuple(steps), window, order, unit, settings.session_gap_minutes * 60, breakdown, interval, limit,
         segment,
     )
+    return FunnelRequest(spec, saved, frozenset(n for n in ("window", "order", "unit") if params.get(n) is not None))
 
 
 def _check_names(tracker, spec: funnels.FunnelSpec, params: Params) -> bool:
@@ -207,10 +234,37 @@ def _check_names(tracker, spec: funnels.FunnelSpec, params: Params) -> bool:
     return not errors
 
 
-def _describe(spec: funnels.FunnelSpec) -> dict:
+def _resolve(tracker, request: FunnelRequest, params: Params) -> tuple[funnels.FunnelSpec, dict | None] | None:
+    """The spec to run and the saved funnel it came from ({funnel_id, name}; None for `step`s).
+    Steps given as `step` must name known events (a typo is a 400); a saved funnel's steps may
+    name events never sent: it runs, and missing_events says which."""
+    if request.ready:
+        return request.spec, request.resolved
+    if request.saved is None:
+        return (request.spec, None) if _check_names(tracker, request.spec, params) else None
+    saved = store.get_funnel(tracker.queries.client(), request.spec.site, request.saved, parse_duration(tracker.settings.funnel_default_window))
+    if saved is None:
+        params.errors.append(FieldError("funnel", f"this site has no saved funnel {request.saved!r}"))
+        return None
+    chosen = {"window_s": saved.window_s, "order": saved.order, "unit": saved.unit}
+    for name, key in (("window", "window_s"), ("order", "order"), ("unit", "unit")):
+        if name in request.given:
+            chosen.pop(key)
+    spec = replace(request.spec, steps=tuple(saved.parsed_steps()), **chosen)
+    return spec, {"funnel_id": saved.funnel_id, "name": saved.name}
+
+
+def _resolved_request(tracker, request: FunnelRequest, params: Params) -> FunnelRequest | None:
+    """The request with its saved funnel read (None with errors in params), for `compare`."""
+    resolved = _resolve(tracker, request, params)
+    return None if resolved is None else replace(request, spec=resolved[0], resolved=resolved[1], ready=True)
+
+
+def _describe(spec: funnels.FunnelSpec, saved: dict | None) -> dict:
     return {
         "site": spec.site,
         **spec.range.as_dict(),
+        "funnel": saved,
         "window": format_duration(spec.window_s),
         "order": spec.order,
         "unit": spec.unit,
@@ -218,16 +272,20 @@ def _describe(spec: funnels.FunnelSpec) -> dict:
     }
 
 
-def _run_funnel(tracker, spec, params: Params):
-    if not _check_names(tracker, spec, params):
+def _run_funnel(tracker, request: FunnelRequest, params: Params):
+    resolved = _resolve(tracker, request, params)
+    if resolved is None:
         return None
-    return {**_describe(spec), **funnels.run_funnel(tracker.queries, spec)}
+    spec, saved = resolved
+    return {**_describe(spec, saved), **funnels.run_funnel(tracker.queries, spec)}
 
 
-def _run_trends(tracker, spec, params: Params):
-    if not _check_names(tracker, spec, params):
+def _run_trends(tracker, request: FunnelRequest, params: Params):
+    resolved = _resolve(tracker, request, params)
+    if resolved is None:
         return None
-    return {**_describe(spec), "interval": spec.interval, "steps": [s.label for s in spec.steps],
+    spec, saved = resolved
+    return {**_describe(spec, saved), "interval": spec.interval, "steps": [s.label for s in spec.steps],
             "series": funnels.run_trends(tracker.queries, spec)}
 
 

@@ -181,6 +181,8 @@ def device_rows(result: dict) -> tuple[list[str], list[list]]:
                 *_revenue_cells(figures, currencies)]
 
     return header, [row("value", v["value"], v) for v in result["values"]] + [row("total", None, result["totals"])]
+
+
 def realtime_rows(result: dict) -> tuple[list[str], list[list]]:
     """The newest events (the figures of the 30 minutes are in the JSON answer)."""
     header = ["ts", "name", "path", "source", "device", "value", "currency"]

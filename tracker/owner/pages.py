@@ -29,6 +29,7 @@ from starlette.templating import Jinja2Templates
 
 from tracker.errors import ApiError
 from tracker.owner import breakdowns, compare as page_compare, filters as page_filters, format as app_format
+from tracker.owner.funnel_choice import dashboard_funnel
 from tracker.owner.session import (
     COOKIE,
     PageError,
@@ -202,7 +203,7 @@ async def dashboard(request: Request) -> Response:
     panel_query = functools.partial(query_api, request, site, view=view)
     stats, funnel, abandoned, recovered, channels, context["breakdowns"] = await asyncio.gather(
         query_api(request, site, "stats", days, view, interval=interval_for(time_range)),
-        query_api(request, site, "funnel", days, view),
+        dashboard_funnel(request, site, days, view),  # the picked saved funnel, and the picker's choices
         query_api(request, site, "abandoned_carts", days, view, limit=str(CARTS_SHOWN)),
         query_api(request, site, "recovered_carts", days, view, limit=str(CARTS_SHOWN)),
         query_api(request, site, "channels", days, view),
@@ -210,7 +211,7 @@ async def dashboard(request: Request) -> Response:
     )
     chart = chart_data(stats)
     chart["compare"] = page_compare.chart(stats)
-    context.update(stats=stats, funnel=funnel, abandoned=abandoned, recovered=recovered, channels=channels,
+    context.update(stats=stats, **funnel, abandoned=abandoned, recovered=recovered, channels=channels,
                    chart=chart, currencies=list(chart["revenue"]))
     return render(request, "dashboard.html", context)
 

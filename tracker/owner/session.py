@@ -77,16 +77,19 @@ def same_origin_post(request: Request) -> bool:
     return origin is None or origin == f"{request.url.scheme}://{request.url.netloc}"
 
 
-async def form_fields(request: Request) -> dict[str, str]:
+async def form_fields(request: Request, max_bytes: int = MAX_FORM_BYTES, max_fields: int = 10) -> dict[str, str]:
     """The fields of a small urlencoded form (the first value of each); {} for anything else."""
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
         return {}
     body = b""
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_FORM_BYTES:
+        if len(body) > max_bytes:
             return {}
-    parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=10)
+    try:
+        parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=max_fields)
+    except ValueError:  # more fields than max_fields
+        return {}
     return {name: values[0] for name, values in parsed.items()}
 
 

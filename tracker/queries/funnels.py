@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tracker.clickhouse.client import quote_identifier
-from tracker.queries import segments
+from tracker.queries import event_presence, segments
 from tracker.queries.runner import QueryRunner
 from tracker.queries.steps import ANY_EVENT, Step
 from tracker.queries.timerange import TimeRange, bucket_sql
@@ -375,6 +375,12 @@ def run_funnel(runner: QueryRunner, spec: FunnelSpec) -> dict:
     else:
         steps, conversion = shape_steps(spec.steps, rows[0][0] if rows else None, rows[0][1] if rows else None)
         breakdown = None
+    # Per step, its event names of which the site sent none in the range (whatever the filters or
+    # the breakdown group): the page says so next to a stage that would otherwise show a bare 0.
+    missing = event_presence.missing_in_range(runner, spec.site, spec.range, event_presence.step_names(spec.steps))
+    for shaped_steps in [steps, *(g["steps"] for g in (breakdown or {}).get("groups", []))]:
+        for step, shaped in zip(spec.steps, shaped_steps):
+            shaped["missing_events"] = sorted(step.event_names() & missing)
     result = {"steps": steps, "overall_conversion": conversion}
     if breakdown:
         result["breakdown"] = breakdown

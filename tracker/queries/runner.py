@@ -56,6 +56,11 @@ class QueryRunner:
         """A client whose calls give up when a request would: at the deadline."""
         return connect(self.target, read_timeout_s=self.deadline_s, **settings)
 
+    def client(self):
+        """The calling query thread's client, for small reads and writes of tables other than
+        events (saved funnels); only work handed to `offload` may call it."""
+        return self._threads.client()
+
     async def offload(self, work: Callable[[], T]) -> T:
         """work() (which calls `run`) on the runner's threads; ClickHouseUnavailable past deadline_s."""
         return await self._threads.run(work, self.deadline_s)

@@ -15,7 +15,7 @@ A step that repeats an earlier step's exact definition needs another matching ev
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tracker.events import STANDARD_EVENTS
 
@@ -31,11 +31,18 @@ _NAME = re.compile(r"^[A-Za-z0-9_.:\- ]{1,64}$")
 # props.NAME, in step filters and segment filters.
 PROP_FIELD = re.compile(r"^props\.([A-Za-z0-9_.:\-]{1,64})$")
 
+# The default funnel: (stage, step in the language above). Stages are any-of event sets because
+# shops send different subsets of GA4's events: many checkouts send add_shipping_info and
+# add_payment_info but never begin_checkout, and a stage of begin_checkout alone then showed 0 for
+# intent and every later stage. Interest also takes select_item (a click on one product in a
+# list): it singles out a product as plainly as view_item, and shops with quick views or
+# add-to-cart buttons on list pages send it without a view_item. view_item_list stays awareness
+# (browsing), and view_cart is not consideration (an empty cart can be viewed).
 SHOP_FUNNEL = (
     ("awareness", ANY_EVENT),
-    ("interest", "view_item"),
+    ("interest", "view_item|select_item"),
     ("consideration", "add_to_cart"),
-    ("intent", "begin_checkout"),
+    ("intent", "begin_checkout|add_shipping_info|add_payment_info"),
     ("purchase", "purchase"),
     ("repurchase", "purchase"),
 )
@@ -136,7 +143,7 @@ def with_occurrences(steps: list[Step]) -> list[Step]:
 
 
 def shop_funnel() -> list[Step]:
-    return with_occurrences([Step(label, (Alternative(name),)) for label, name in SHOP_FUNNEL])
+    return with_occurrences([replace(parse_step(text), label=label) for label, text in SHOP_FUNNEL])
 
 
 def parse_steps(texts: list[str]) -> tuple[list[Step], list[tuple[int, str]]]:
