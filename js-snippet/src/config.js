@@ -9,7 +9,10 @@ const options = script.dataset
 const flag = (value, fallback) => (value == null ? fallback : value != 'false')
 
 export const site = options.site
-// The tracker that serves t.js also takes the events, unless data-api points elsewhere.
+// The host that served t.js also takes the events, unless data-api points elsewhere. The
+// tracker writes the ingest path belonging to the path it served the tag at over this literal
+// (TRACKER_SNIPPET_PATHS / TRACKER_INGEST_PATHS, tracker/http/snippet.py): a tag loaded through
+// the shop's own domain from /a/s.js sends to /a/e there. Keep it a plain '/api/event' string.
 export const endpoint = options.api || new URL('/api/event', script.src).href
 export const autoPageviews = flag(options.auto, true)
 export const hashRouting = flag(options.hash, false)
