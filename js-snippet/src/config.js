@@ -19,6 +19,9 @@ export const hashRouting = flag(options.hash, false)
 export const consentRequired = options.consent == 'required'
 export const respectDnt = flag(options.dnt, true)
 export const dataLayerBridge = flag(options.datalayer, false)
+// data-currency="EUR": the currency of events that give a value or prices but none of their own
+// (WooCommerce's GA4 plugin sends product views and cart additions so).
+export const shopCurrency = options.currency
 
 // data-exclude="/admin*, /account/*": `*` matches any characters, the rest literally.
 export const excluded = (options.exclude || '')
