@@ -35,6 +35,7 @@ def test_the_tag_at_an_alias_sends_to_its_paired_ingest_path(aliased):
     assert aliased.head("/a/s.js").status_code == 200
     assert aliased.get("/a/s.js", headers={"if-none-match": aliased_tag.headers["etag"]}).status_code == 304
     assert aliased.get("/b/s.js").status_code == 404  # /b/e has no tag of its own
+    assert aliased.get("/a/sxjs").status_code == 404  # the path is literal, not a pattern
 
 
 def test_the_built_tag_holds_the_ingest_literal_once():
