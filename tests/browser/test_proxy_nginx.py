@@ -19,7 +19,7 @@ import pytest
 
 from tests.browser.conftest import DESKTOP_CHROME, wait_for_rows
 from tests.conftest import BROWSER_UA
-from tests.nginx_support import doc_block, doc_settings, documented_server, start_nginx
+from tests.proxy_support import doc_block, doc_settings, documented_server, start_nginx
 from tests.processes import free_port
 from tracker.ingest.salts import DailySalts
 from tracker.ingest.steps import RequestInfo, VisitorIds
