@@ -1,6 +1,9 @@
 """First-party paths: the tag and the ingest endpoint under the shop's neutral names (TRACKER_SNIPPET_PATHS, TRACKER_INGEST_PATHS)."""
 
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 from starlette.testclient import TestClient
@@ -66,8 +69,9 @@ def test_the_default_paths_are_unchanged(client):
     ("", "/api/event", "TRACKER_SNIPPET_PATHS is empty"),
     ("a/s.js", "/api/event", "TRACKER_SNIPPET_PATHS: 'a/s.js' is not a path"),
     ("/js/t.js", "/a/e\"+alert(1)+\"", "TRACKER_INGEST_PATHS: '/a/e\"+alert(1)+\"' is not a path"),
-    ("/js/t.js", "/api/v1/sites", "would hide the tracker's own /api/v1/sites route"),
-    ("/js/t.js", "/app", "would hide the tracker's own /app route"),
+    ("/js/t.js", "/api/v1/sites", "'/api/v1/sites' is taken by the tracker's own /api/v1 routes"),
+    ("/js/t.js", "/app", "'/app' is taken by the tracker's own /app routes"),
+    ("/app/e", "/api/event", "TRACKER_SNIPPET_PATHS: '/app/e' is taken by the tracker's own /app routes"),
     ("/a/x", "/a/x", "/a/x is in both"),
     ("/js/t.js", "/a/e,/a/e", "TRACKER_INGEST_PATHS names a path twice"),
 ])
@@ -81,3 +85,11 @@ def test_paths_that_only_look_like_the_trackers_own_are_allowed():
     paths = served_paths("/apps.js, /a/s.js", "/application/e,/a/e")
     assert paths.snippets == {"/apps.js": "/application/e", "/a/s.js": "/a/e"}
     assert paths.ingest == frozenset({"/application/e", "/a/e"})
+
+
+def test_serve_refuses_a_wrong_path_setting_before_anything_starts(tmp_path):
+    env = {**os.environ, "TRACKER_DATA_DIR": str(tmp_path / "data"), "TRACKER_INGEST_PATHS": "/api/event,a/e"}
+    done = subprocess.run([sys.executable, "-m", "tracker", "serve"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "TRACKER_INGEST_PATHS: 'a/e' is not a path" in done.stderr
+    assert not (tmp_path / "data").exists()  # no ClickHouse started, no spool made

@@ -317,7 +317,9 @@ def serve(settings: Settings, args) -> int:
     import uvicorn
 
     from tracker.app import create_app, prepare_database
+    from tracker.http.served_paths import served_paths
 
+    served_paths(settings.snippet_paths, settings.ingest_paths)  # a wrong one stops here, not in every worker
     target, owned = resolve(settings)
     try:
         prepare_database(settings, target)

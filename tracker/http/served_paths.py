@@ -44,8 +44,9 @@ def _paths(setting: str, raw: str) -> list[str]:
     for path in paths:
         if not path.startswith("/") or path == "/" or not set(path) <= PATH_CHARACTERS:
             raise SystemExit(f"{setting}: {path!r} is not a path like /a/e (a leading /, then letters, digits, / - . _ ~)")
-        if any(path == r or path.startswith(r + "/") for r in RESERVED):
-            raise SystemExit(f"{setting}: {path!r} would hide the tracker's own {path} route")
+        clash = next((r for r in RESERVED if path == r or path.startswith(r + "/")), None)
+        if clash:
+            raise SystemExit(f"{setting}: {path!r} is taken by the tracker's own {clash} routes")
     if len(set(paths)) != len(paths):
         raise SystemExit(f"{setting} names a path twice: {raw!r}")
     return paths
