@@ -9,6 +9,7 @@ process with its own prefix, pid, logs, temp and state paths in a fresh director
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import shutil
@@ -19,7 +20,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
+
+from tests.conftest import BROWSER_UA, count_rows, wait_for
 from tracker.config import Settings
+from tracker.ingest.salts import DailySalts
+from tracker.ingest.steps import RequestInfo, VisitorIds
 
 PROXY_DOC = Path(__file__).resolve().parents[1] / "docs" / "integrations" / "proxy.md"
 NGINX = "/usr/sbin/nginx"
@@ -28,6 +34,7 @@ DOC_TRACKER = "127.0.0.1:8000"
 DOC_LISTEN = "listen 80;"
 DOC_SHOP_PART = "# ... the shop's own configuration ..."
 DOC_CADDY_SITE = "shop.example {"
+PROXY_ADDRESS = "127.0.0.1"  # where the proxy's connections to the tracker come from in the tests
 DOC_CADDY_SHOP_PART = "# ... the shop's own configuration, e.g. reverse_proxy 127.0.0.1:3000 or file_server ..."
 
 
@@ -152,3 +159,32 @@ def start_caddy(site_block: str, port: int, timeout: float = 20.0) -> Proxy:
         caddy.stop()
         raise
     return caddy
+
+
+def visitor_of(make_settings, ip: str, user_agent: str) -> int:
+    """The cookieless visitor id the test's tracker computes today for this address and agent."""
+    ids = VisitorIds(DailySalts(make_settings().data_path / "salts"))
+    return ids.anonymous("demo", RequestInfo(ip, user_agent, int(time.time() * 1000)))
+
+
+def post_event(base_url: str, path: str, name: str, source: str, forwarded: str | None = None) -> int:
+    """POST one event from the local address `source`, as a shopper whose network has that address."""
+    host, port = base_url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10, source_address=(source, 0))
+    headers = {"content-type": "text/plain;charset=UTF-8", "user-agent": BROWSER_UA}
+    if forwarded is not None:
+        headers["x-forwarded-for"] = forwarded
+    try:
+        connection.request("POST", path, orjson.dumps({"site": "demo", "events": [{"name": name}]}), headers)
+        response = connection.getresponse()
+        assert response.status == 202, response.read()
+        return orjson.loads(response.read())["accepted"]
+    finally:
+        connection.close()
+
+
+def visitors(ch, names: list[str]) -> dict[str, int]:
+    fetch = lambda: count_rows(ch, "name IN {names:Array(String)}", {"names": names})  # noqa: E731
+    assert wait_for(fetch, len(names)) == len(names)
+    return dict(ch.query("SELECT name, visitor_id FROM events WHERE name IN {names:Array(String)}",
+                         parameters={"names": names}).result_rows)

@@ -11,10 +11,9 @@ import urllib.request
 
 import pytest
 
-from tests.browser.test_proxy_nginx import NGINX_ADDRESS, post_event, visitor_of, visitors
 from tests.conftest import BROWSER_UA
 from tests.processes import free_port
-from tests.proxy_support import doc_settings, documented_caddy_site, start_caddy
+from tests.proxy_support import PROXY_ADDRESS, doc_settings, documented_caddy_site, post_event, start_caddy, visitor_of, visitors
 
 
 @pytest.fixture
@@ -57,4 +56,4 @@ def test_through_caddy_each_shopper_address_is_one_visitor_and_a_forged_header_c
     seen = visitors(ch, ["first", "again", "other", "forged"])
     assert seen["first"] == seen["again"] == seen["forged"] == visitor_of(make_settings, "127.0.0.2", BROWSER_UA)
     assert seen["other"] == visitor_of(make_settings, "127.0.0.3", BROWSER_UA)
-    assert visitor_of(make_settings, NGINX_ADDRESS, BROWSER_UA) not in seen.values()
+    assert visitor_of(make_settings, PROXY_ADDRESS, BROWSER_UA) not in seen.values()

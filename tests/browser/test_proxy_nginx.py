@@ -10,21 +10,14 @@ itself trusted: its shopper address comes in an X-Forwarded-For it sends, as fro
 
 from __future__ import annotations
 
-import http.client
 import re
-import time
 
-import orjson
 import pytest
 
 from tests.browser.conftest import DESKTOP_CHROME, wait_for_rows
 from tests.conftest import BROWSER_UA
-from tests.proxy_support import doc_block, doc_settings, documented_server, start_nginx
 from tests.processes import free_port
-from tracker.ingest.salts import DailySalts
-from tracker.ingest.steps import RequestInfo, VisitorIds
-
-NGINX_ADDRESS = "127.0.0.1"  # where nginx's connections to the tracker come from
+from tests.proxy_support import PROXY_ADDRESS, doc_block, doc_settings, documented_server, post_event, start_nginx, visitor_of, visitors
 SHOPPER = "198.51.100.20"
 
 
@@ -41,34 +34,6 @@ def nginx(tracker, shop):
     server = start_nginx(block, port)
     yield server
     server.stop()
-
-
-def visitor_of(make_settings, ip: str, user_agent: str) -> int:
-    """The cookieless visitor id the test's tracker computes today for this address and agent."""
-    ids = VisitorIds(DailySalts(make_settings().data_path / "salts"))
-    return ids.anonymous("demo", RequestInfo(ip, user_agent, int(time.time() * 1000)))
-
-
-def post_event(base_url: str, path: str, name: str, source: str, forwarded: str | None = None) -> int:
-    """POST one event from the local address `source`, as a shopper whose network has that address."""
-    host, port = base_url.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=10, source_address=(source, 0))
-    headers = {"content-type": "text/plain;charset=UTF-8", "user-agent": BROWSER_UA}
-    if forwarded is not None:
-        headers["x-forwarded-for"] = forwarded
-    try:
-        connection.request("POST", path, orjson.dumps({"site": "demo", "events": [{"name": name}]}), headers)
-        response = connection.getresponse()
-        assert response.status == 202, response.read()
-        return orjson.loads(response.read())["accepted"]
-    finally:
-        connection.close()
-
-
-def visitors(ch, names: list[str]) -> dict[str, int]:
-    assert wait_for_rows(ch, len(names), f"name IN {tuple(names)!r}") == len(names)
-    return dict(ch.query("SELECT name, visitor_id FROM events WHERE name IN {names:Array(String)}",
-                         parameters={"names": names}).result_rows)
 
 
 def test_the_doc_settings_are_the_first_party_aliases():
@@ -100,7 +65,7 @@ def test_chromium_loads_the_tag_through_nginx_and_its_events_land_as_the_shopper
     ]
     # The shopper's address, not nginx's.
     assert {row[2] for row in rows} == {visitor_of(make_settings, SHOPPER, DESKTOP_CHROME)}
-    assert rows[0][2] != visitor_of(make_settings, NGINX_ADDRESS, DESKTOP_CHROME)
+    assert rows[0][2] != visitor_of(make_settings, PROXY_ADDRESS, DESKTOP_CHROME)
     # Everything came from the shop's origin: the tag from the alias, its events to the paired one.
     assert ("GET", nginx.url + "/a/s.js") in requested and ("POST", nginx.url + "/a/e") in requested
     assert not [url for _, url in requested if not url.startswith(nginx.url)]
@@ -117,7 +82,7 @@ def test_through_nginx_each_shopper_address_is_one_visitor_and_a_forged_header_c
     assert seen["first"] == seen["again"] == seen["forged"] == visitor_of(make_settings, "127.0.0.2", BROWSER_UA)
     assert seen["other"] == visitor_of(make_settings, "127.0.0.3", BROWSER_UA)
     assert seen["first"] != seen["other"]
-    assert visitor_of(make_settings, NGINX_ADDRESS, BROWSER_UA) not in seen.values()
+    assert visitor_of(make_settings, PROXY_ADDRESS, BROWSER_UA) not in seen.values()
 
 
 def test_straight_to_the_tracker_a_forwarded_header_from_a_stranger_is_not_believed(nginx, tracker, ch, make_settings):
