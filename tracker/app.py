@@ -260,8 +260,9 @@ class TrackerApp:
     """The ASGI app: /api/event goes straight to the ingest endpoint, everything else through Starlette.
 
     Ingest is the hot path. Under load, Starlette's middleware stack and router took as much of a
-    worker as the endpoint's own work (py-spy), so it is dispatched before them. Its aliases
-    (TRACKER_INGEST_PATHS) are a frozenset: one hash lookup, as cheap as the one comparison was.
+    worker as the endpoint's own work (py-spy), so it is dispatched before them. Its paths
+    (TRACKER_INGEST_PATHS) are a frozenset: one hash lookup, about 25 ns more than the one string
+    comparison it replaces (the path is a fresh string to hash), against ~50 us for a request.
     Behind a proxy (TRACKER_TRUST_PROXY_HEADERS), uvicorn's ProxyHeadersMiddleware comes first and
     puts the shopper's address from X-Forwarded-For into scope["client"] (tracker/http/proxy.py)."""
 
