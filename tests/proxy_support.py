@@ -127,7 +127,9 @@ def start_nginx(server_block: str, port: int, timeout: float = 20.0) -> Proxy:
     )
     check = subprocess.run([NGINX, "-t", "-p", str(prefix), "-e", str(prefix / "error.log"), "-c", str(prefix / "nginx.conf")],
                            capture_output=True, text=True)
-    assert check.returncode == 0, f"nginx -t refused the documented configuration:\n{check.stderr}"
+    if check.returncode != 0:
+        shutil.rmtree(prefix, ignore_errors=True)
+        raise AssertionError(f"nginx -t refused the documented configuration:\n{check.stderr}")
     process = _spawn([NGINX, "-p", str(prefix), "-e", str(prefix / "error.log"), "-c", str(prefix / "nginx.conf"),
                       "-g", "daemon off;"], prefix)
     nginx = Proxy(process, f"http://127.0.0.1:{port}", prefix)
@@ -150,7 +152,9 @@ def start_caddy(site_block: str, port: int, timeout: float = 20.0) -> Proxy:
     env = {**os.environ, "HOME": str(prefix), "XDG_DATA_HOME": str(prefix / "data"), "XDG_CONFIG_HOME": str(prefix / "config")}
     check = subprocess.run([CADDY, "validate", "--config", str(prefix / "Caddyfile"), "--adapter", "caddyfile"],
                            capture_output=True, text=True, env=env)
-    assert check.returncode == 0, f"caddy refused the documented configuration:\n{check.stderr}"
+    if check.returncode != 0:
+        shutil.rmtree(prefix, ignore_errors=True)
+        raise AssertionError(f"caddy refused the documented configuration:\n{check.stderr}")
     process = _spawn([CADDY, "run", "--config", str(prefix / "Caddyfile"), "--adapter", "caddyfile"], prefix, env)
     caddy = Proxy(process, f"http://127.0.0.1:{port}", prefix)
     try:
