@@ -4,12 +4,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip -q --disable-pip-version-check
 
-.PHONY: run test install install-test lint clean snippet app-ui chromium prometheus bench chaos wrk
+.PHONY: run test install install-test lint clean snippet app-ui chromium prometheus nginx caddy bench chaos wrk
 
 run: install ## set up and serve the tracker on http://127.0.0.1:8000 with an embedded ClickHouse
 	$(PY) -m tracker serve
 
-test: install-test snippet app-ui chromium prometheus ## set up and run the test suite
+test: install-test snippet app-ui chromium prometheus nginx caddy ## set up and run the test suite
 	$(PY) -m pytest
 
 # The tag is built from js-snippet/src with pinned npm packages (package-lock.json) and the result,
@@ -46,6 +46,14 @@ wrk:
 # tests/deploy run Debian's Prometheus against a test tracker, and its promtool on deploy/prometheus.
 prometheus:
 	command -v prometheus >/dev/null && command -v promtool >/dev/null || (apt-get update && apt-get install -y prometheus)
+
+# tests/browser/test_proxy_nginx.py and test_proxy_caddy.py run Debian's nginx and Caddy with the
+# configurations of docs/integrations/proxy.md.
+nginx:
+	command -v nginx >/dev/null || test -x /usr/sbin/nginx || (apt-get update && apt-get install -y nginx)
+
+caddy:
+	command -v caddy >/dev/null || (apt-get update && apt-get install -y caddy)
 
 # The browser tests drive Debian's chromium through Playwright (no browser download).
 chromium:

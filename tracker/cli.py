@@ -420,7 +420,9 @@ def serve(settings: Settings, args) -> int:
     import uvicorn
 
     from tracker.app import create_app, prepare_database
+    from tracker.http.served_paths import served_paths
 
+    served_paths(settings.snippet_paths, settings.ingest_paths)  # a wrong one stops here, not in every worker
     target, owned = resolve(settings)
     try:
         prepare_database(settings, target)
@@ -446,7 +448,8 @@ def serve(settings: Settings, args) -> int:
         # normal exit so the owned embedded ClickHouse is stopped in order below.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
-        # proxy_headers off: TRACKER_TRUST_PROXY_HEADERS alone decides whether X-Forwarded-For is believed.
+        # proxy_headers off: TRACKER_TRUST_PROXY_HEADERS and TRACKER_TRUSTED_PROXIES alone decide whether
+        # X-Forwarded-For is believed (the app applies them, tracker/http/proxy.py).
         options = dict(host=settings.host, port=settings.port, access_log=False, log_level="warning", proxy_headers=False)
         if settings.workers > 1:
             uvicorn.run("tracker.app:create_app", factory=True, workers=settings.workers, **options)

@@ -30,6 +30,9 @@ class Settings:
     backfill_horizon_days: int = 30
     cors_origins: str = "*"
     trust_proxy_headers: bool = False
+    trusted_proxies: str = "127.0.0.1,::1"
+    snippet_paths: str = "/js/t.js"
+    ingest_paths: str = "/api/event"
     spool_commit_interval_ms: float = 0.0
     spool_max_bytes: int = 1024 * 1024 * 1024
     spool_retry_after_s: int = 5
@@ -103,6 +106,9 @@ DOCS: dict[str, str] = {
     "backfill_horizon_days": "Events older than this many days are rejected.",
     "cors_origins": "Comma-separated origins allowed to send events from a browser; `*` allows any.",
     "trust_proxy_headers": "Take the client IP from X-Forwarded-For (only behind a trusted proxy).",
+    "trusted_proxies": "With trust_proxy_headers: comma-separated addresses or networks (10.0.0.0/8) of the proxies whose X-Forwarded-For is believed; the client is the right-most address not among them. `*`: any peer.",
+    "snippet_paths": "Comma-separated paths the tag is served at, e.g. `/js/t.js,/a/s.js` for first-party serving through the shop's own domain (docs/integrations/proxy.md).",
+    "ingest_paths": "Comma-separated paths that take events like POST /api/event, e.g. `/api/event,/a/e`; the tag served at the n-th snippet path sends to the n-th of these.",
     "spool_commit_interval_ms": "Extra wait before each spool fsync so more requests share it; 0: commit as soon as the previous fsync ends (requests arriving meanwhile share the next).",
     "spool_max_bytes": "Spool size limit; past it ingest answers 503 with Retry-After.",
     "spool_retry_after_s": "Retry-After seconds sent with 503 when the spool is full.",

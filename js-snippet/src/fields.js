@@ -2,6 +2,8 @@
 // rejects unknown fields, so GA4 parameters are mapped down: items keep only their five
 // stored keys, the known e-commerce keys become fields, other flat values become props.
 
+import { shopCurrency } from './config.js'
+
 export const ECOMMERCE_EVENTS = (
   'view_item_list select_item view_item add_to_cart remove_from_cart view_cart ' +
   'begin_checkout add_shipping_info add_payment_info purchase refund'
@@ -39,7 +41,7 @@ export function eventFields(params) {
     // An item needs an id or a name; without either the tracker would refuse the whole event.
     items: items && [].concat(items).filter((ga) => ga?.item_id != null || ga?.item_name != null).slice(0, MAX_ITEMS).map(item),
     value: number(value),
-    currency: text(currency)?.toUpperCase(),
+    currency: text(currency || ((items || value != null) && shopCurrency) || null)?.toUpperCase(),
     transaction_id: text(transaction_id),
     props,
   }

@@ -41,9 +41,15 @@ class LiveTracker:
 
 
 @pytest.fixture
-def tracker(make_settings) -> LiveTracker:
+def tracker_settings() -> dict:
+    """Settings of the test's tracker beyond the test defaults: a test module overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
+def tracker(make_settings, tracker_settings) -> LiveTracker:
     """The tracker app served by uvicorn in a thread on a free port of 127.0.0.1."""
-    config = uvicorn.Config(create_app(make_settings()), host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    config = uvicorn.Config(create_app(make_settings(**tracker_settings)), host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="tracker", daemon=True)
     thread.start()

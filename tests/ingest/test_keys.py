@@ -23,8 +23,9 @@ BACKEND_UA = "python-requests/2.32"
 @pytest.fixture
 def shop(make_settings, ch):
     """The app with the per-IP limit on (1,000 events at once), site `shop`, an ingest key and a query token."""
-    # Proxy headers trusted: a test's browser can have a real address (the test client's is "testclient").
-    settings = make_settings(rate_limit_ip_per_s=200, rate_limit_ip_burst=1000, trust_proxy_headers=True)
+    # Proxy headers trusted from the test client's peer ("testclient"): a test's browser can have a real address.
+    settings = make_settings(rate_limit_ip_per_s=200, rate_limit_ip_burst=1000, trust_proxy_headers=True,
+                             trusted_proxies="testclient")
     with TestClient(create_app(settings), headers={"user-agent": BROWSER_UA}) as client:
         add_site(ch, Site("shop"))
         add_site(ch, Site("other"))

@@ -116,7 +116,7 @@ class IngestEndpoint:
                            f"send JSON as application/json or text/plain, not {content_type.decode(errors='replace')[:100]}")
         body = await read_body(receive, headers, settings.max_body_bytes, settings.body_timeout_s, tracker.body_deadlines)
         request = RequestInfo(
-            client_ip(scope, headers, settings), headers.get(b"user-agent", b"").decode("latin-1"), received_at_ms,
+            client_ip(scope), headers.get(b"user-agent", b"").decode("latin-1"), received_at_ms,
             origin.decode("latin-1") if origin is not None else None,
             key=bearer(headers[b"authorization"].decode("latin-1")) if b"authorization" in headers else None,
         )
@@ -159,10 +159,7 @@ async def read_body(receive, headers, max_bytes: int, timeout_s: float, deadline
         deadlines.finish(task)
 
 
-def client_ip(scope, headers, settings: Settings) -> str:
-    if settings.trust_proxy_headers:
-        forwarded = headers.get(b"x-forwarded-for")
-        if forwarded:
-            return forwarded.split(b",", 1)[0].strip().decode("latin-1")
+def client_ip(scope) -> str:
+    # Behind a trusted proxy, TrackerApp has already put the shopper's address here (tracker/http/proxy.py).
     client = scope.get("client")
     return client[0] if client else ""
