@@ -56,7 +56,7 @@ async def collect(request: Request) -> Response:
     events = translation.events
     batch = Validated(events, dedupe_keys(events, [True] * len(events)), list(range(len(events))), len(events))
     headers = request.headers
-    info = RequestInfo(client_ip(request.scope, _raw_headers(request), tracker.settings), headers.get("user-agent", ""),
+    info = RequestInfo(client_ip(request.scope), headers.get("user-agent", ""),
                        received_at_ms, key=secret, key_site=site)
     try:
         await tracker.intake.store(batch, info, arrived)

@@ -83,7 +83,7 @@ async def orders(request: Request) -> Response:
 
     # As a backend of the site: no per-IP limit (Shopify is one address for every shop), the
     # buyer's IP and User-Agent from the order stand in for Shopify's own.
-    info = RequestInfo(client_ip(request.scope, headers, settings), "", received_at_ms, None, key_site=site)
+    info = RequestInfo(client_ip(request.scope), "", received_at_ms, None, key_site=site)
     try:
         receipt = await tracker.intake.accept(orjson.dumps({"site": site, "events": [event]}), info)
     except Refused as refused:

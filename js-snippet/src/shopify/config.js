@@ -5,3 +5,5 @@
 export const site = FUNNELHOUSE_SITE
 // The tracker's base URL; events go to its /api/event, as the tag's do.
 export const endpoint = FUNNELHOUSE_URL.replace(/\/+$/, '') + '/api/event'
+// Shopify's events always carry their currency: the tag's data-currency fallback has no use here.
+export const shopCurrency = null
