@@ -32,6 +32,7 @@ from tracker.ingest.keys import INGEST_KEYS
 from tracker.ingest.pipeline import Pipeline
 from tracker.ingest.ratelimit import RateLimiter
 from tracker.ingest.salts import DailySalts
+from tracker.ingest.shared_salts import SharedSalts
 from tracker.owner import pages as app_pages
 from tracker.sites import Site, SiteCache, SitesUnavailable, add_site, get_site, list_sites
 from tracker.queries.runner import QueryRunner
@@ -171,7 +172,8 @@ async def start_tracker(settings: Settings) -> Tracker:
     spam = frozenset(d.strip() for d in settings.spam_referrers.split(",") if d.strip())
     recent = RecentIds(settings.spool_path, spool.slot, settings.dedupe_horizon_h * 3600, settings.dedupe_max_ids)
     recent.load()
-    pipeline = Pipeline(DailySalts(settings.data_path / "salts"), recent, spam)
+    salts = SharedSalts(DailySalts(settings.data_path / "salts"))  # the node's own salts: only while ClickHouse has none
+    pipeline = Pipeline(salts, recent, spam)
     tracker = Tracker(
         settings, target, spool, pipeline,
         ip_limiter=RateLimiter(settings.rate_limit_ip_per_s, settings.rate_limit_ip_burst),
@@ -179,6 +181,7 @@ async def start_tracker(settings: Settings) -> Tracker:
         embedded=embedded,
     )
     await tracker.sites.refresh()
+    await salts.refresh(tracker.run_control, tracker.control.client)  # a failure is logged; events are taken regardless
     spool.start()
     tracker.flusher = Flusher(spool, target, settings.flush_interval_s)
     tracker.flusher.start()
@@ -186,6 +189,8 @@ async def start_tracker(settings: Settings) -> Tracker:
     tracker.webhooks.start()
     tracker.tasks.append(asyncio.create_task(tracker.refresh_sites_forever(), name="sites-refresh"))
     tracker.tasks.append(asyncio.create_task(tracker.share_event_ids_forever(), name="dedupe-sync"))
+    tracker.tasks.append(asyncio.create_task(salts.keep_fresh_forever(tracker.run_control, tracker.control.client),
+                                             name="visitor-salts"))
     tracker.tasks.append(asyncio.create_task(tracker.body_deadlines.sweep_forever(), name="body-deadlines"))
     tracker.tasks.append(asyncio.create_task(TALLY.apply_forever(), name="metrics-tally"))
     # The user-agent parsers compile their patterns on first use (1.7 s on a busy 2-core machine):
