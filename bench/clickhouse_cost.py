@@ -44,6 +44,8 @@ def main() -> int:
     parser.add_argument("--live", type=float, default=0.0, metavar="SECONDS",
                         help="instead: a real tracker (2 workers) under wrk with batches of 20 for SECONDS; every query of the window broken down")
     parser.add_argument("--formats", default=f"{ROW_FORMAT},Native", help="comma-separated: JSONCompactEachRow, JSONEachRow, Native (clickhouse-connect's encoder)")
+    parser.add_argument("--settings", action="append", default=[], metavar="K=V[,K=V]",
+                        help="insert settings of one more run per option, after the run without (e.g. input_format_parallel_parsing=0)")
     args = parser.parse_args()
     rows = sample_rows(args.rows)
     with tempfile.TemporaryDirectory(prefix="funnelhouse-chcost-") as tmp:
@@ -55,8 +57,10 @@ def main() -> int:
             idle = idle_cpu_us_per_s(server)
             print(f"server idle: {idle:.0f} us CPU per second (subtracted below)")
             for fmt in args.formats.split(","):
-                report = measure(server, rows, args.segment_rows, fmt.strip(), idle)
-                print_report(report)
+                for extra in ["", *args.settings]:
+                    chosen = dict(kv.split("=", 1) for kv in extra.split(",") if kv)
+                    report = measure(server, rows, args.segment_rows, fmt.strip(), idle, chosen)
+                    print_report(report)
         finally:
             server.stop()
     return 0
@@ -68,8 +72,9 @@ def idle_cpu_us_per_s(server) -> float:
     return (process_cpu_s(server.process.pid) - before) * 1e6 / IDLE_S
 
 
-def measure(server, rows: list[dict], segment_rows: int, fmt: str, idle_us_per_s: float) -> dict:
-    database = "cost_" + fmt.lower()
+def measure(server, rows: list[dict], segment_rows: int, fmt: str, idle_us_per_s: float, extra: dict | None = None) -> dict:
+    extra = extra or {}
+    database = "cost_" + uuid.uuid4().hex[:8]
     target = Target("127.0.0.1", server.port, database=database)
     migrate(target)
     client = connect(target)
@@ -79,7 +84,7 @@ def measure(server, rows: list[dict], segment_rows: int, fmt: str, idle_us_per_s
     marker = uuid.uuid4().hex
     started_cpu, started = process_cpu_s(server.process.pid), time.monotonic()
     for i, (segment, body) in enumerate(zip(segments, bodies)):
-        settings = INSERT_SETTINGS | {"insert_deduplication_token": f"{marker}:{i}", "log_comment": marker}
+        settings = INSERT_SETTINGS | {"insert_deduplication_token": f"{marker}:{i}", "log_comment": marker} | extra
         if fmt == "Native":
             client.insert("events", [as_tuple(r) for r in segment], column_names=list(COLUMN_NAMES), settings=settings)
         else:
@@ -107,7 +112,7 @@ def measure(server, rows: list[dict], segment_rows: int, fmt: str, idle_us_per_s
         " FROM system.part_log WHERE database = {d:String} AND table = 'events' GROUP BY event_type ORDER BY event_type",
         parameters={"d": database}).result_rows
     refresh = refresh_cost(client)
-    return {"format": fmt, "rows": n, "segment_rows": segment_rows, "bytes_per_row": sum(map(len, bodies)) / n if fmt != "Native" else None,
+    return {"format": fmt + "".join(f" {k}={v}" for k, v in extra.items()), "rows": n, "segment_rows": segment_rows, "bytes_per_row": sum(map(len, bodies)) / n if fmt != "Native" else None,
             "inserts": inserts, "views": views, "parts": parts, "refresh": refresh,
             "process_cpu_us_per_row": process_us / n, "inserted_s": inserted_s, "elapsed_s": elapsed}
 
