@@ -46,6 +46,8 @@ def main() -> int:
     parser.add_argument("--formats", default=f"{ROW_FORMAT},Native", help="comma-separated: JSONCompactEachRow, JSONEachRow, Native (clickhouse-connect's encoder)")
     parser.add_argument("--settings", action="append", default=[], metavar="K=V[,K=V]",
                         help="insert settings of one more run per option, after the run without (e.g. input_format_parallel_parsing=0)")
+    parser.add_argument("--table", action="append", default=[], metavar="ALTER",
+                        help="one more run per option with `ALTER TABLE events <ALTER>` applied first (e.g. MODIFY SETTING merge_selector_base = 10)")
     args = parser.parse_args()
     rows = sample_rows(args.rows)
     with tempfile.TemporaryDirectory(prefix="funnelhouse-chcost-") as tmp:
@@ -59,8 +61,9 @@ def main() -> int:
             for fmt in args.formats.split(","):
                 for extra in ["", *args.settings]:
                     chosen = dict(kv.split("=", 1) for kv in extra.split(",") if kv)
-                    report = measure(server, rows, args.segment_rows, fmt.strip(), idle, chosen)
-                    print_report(report)
+                    print_report(measure(server, rows, args.segment_rows, fmt.strip(), idle, chosen))
+                for alter in args.table:
+                    print_report(measure(server, rows, args.segment_rows, fmt.strip(), idle, alter=alter))
         finally:
             server.stop()
     return 0
@@ -72,13 +75,16 @@ def idle_cpu_us_per_s(server) -> float:
     return (process_cpu_s(server.process.pid) - before) * 1e6 / IDLE_S
 
 
-def measure(server, rows: list[dict], segment_rows: int, fmt: str, idle_us_per_s: float, extra: dict | None = None) -> dict:
+def measure(server, rows: list[dict], segment_rows: int, fmt: str, idle_us_per_s: float, extra: dict | None = None,
+            alter: str = "") -> dict:
     extra = extra or {}
     database = "cost_" + uuid.uuid4().hex[:8]
     target = Target("127.0.0.1", server.port, database=database)
     migrate(target)
     client = connect(target)
     client.command("SYSTEM STOP VIEW traffic_rollup_refresh")  # measured on its own below
+    if alter:
+        client.command(f"ALTER TABLE events {alter}")
     segments = [rows[i:i + segment_rows] for i in range(0, len(rows), segment_rows)]
     bodies = [encode(segment, fmt) for segment in segments]
     marker = uuid.uuid4().hex
@@ -112,7 +118,7 @@ def measure(server, rows: list[dict], segment_rows: int, fmt: str, idle_us_per_s
         " FROM system.part_log WHERE database = {d:String} AND table = 'events' GROUP BY event_type ORDER BY event_type",
         parameters={"d": database}).result_rows
     refresh = refresh_cost(client)
-    return {"format": fmt + "".join(f" {k}={v}" for k, v in extra.items()), "rows": n, "segment_rows": segment_rows, "bytes_per_row": sum(map(len, bodies)) / n if fmt != "Native" else None,
+    return {"format": fmt + "".join(f" {k}={v}" for k, v in extra.items()) + (f" + ALTER TABLE events {alter[:60]}" if alter else ""), "rows": n, "segment_rows": segment_rows, "bytes_per_row": sum(map(len, bodies)) / n if fmt != "Native" else None,
             "inserts": inserts, "views": views, "parts": parts, "refresh": refresh,
             "process_cpu_us_per_row": process_us / n, "inserted_s": inserted_s, "elapsed_s": elapsed}
 
