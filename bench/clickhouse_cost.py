@@ -46,6 +46,7 @@ def main() -> int:
     parser.add_argument("--formats", default=f"{ROW_FORMAT},Native", help="comma-separated: JSONCompactEachRow, JSONEachRow, Native (clickhouse-connect's encoder)")
     parser.add_argument("--settings", action="append", default=[], metavar="K=V[,K=V]",
                         help="insert settings of one more run per option, after the run without (e.g. input_format_parallel_parsing=0)")
+    parser.add_argument("--no-refresh", action="store_true", help="skip the traffic_rollup refresh (a minute or more over millions of rows)")
     parser.add_argument("--table", action="append", default=[], metavar="ALTER",
                         help="one more run per option with `ALTER TABLE events <ALTER>` applied first (e.g. MODIFY SETTING merge_selector_base = 10)")
     args = parser.parse_args()
@@ -61,9 +62,9 @@ def main() -> int:
             for fmt in args.formats.split(","):
                 for extra in ["", *args.settings]:
                     chosen = dict(kv.split("=", 1) for kv in extra.split(",") if kv)
-                    print_report(measure(server, rows, args.segment_rows, fmt.strip(), idle, chosen))
+                    print_report(measure(server, rows, args.segment_rows, fmt.strip(), idle, chosen, refresh=not args.no_refresh))
                 for alter in args.table:
-                    print_report(measure(server, rows, args.segment_rows, fmt.strip(), idle, alter=alter))
+                    print_report(measure(server, rows, args.segment_rows, fmt.strip(), idle, alter=alter, refresh=not args.no_refresh))
         finally:
             server.stop()
     return 0
@@ -76,7 +77,7 @@ def idle_cpu_us_per_s(server) -> float:
 
 
 def measure(server, rows: list[dict], segment_rows: int, fmt: str, idle_us_per_s: float, extra: dict | None = None,
-            alter: str = "") -> dict:
+            alter: str = "", refresh: bool = True) -> dict:
     extra = extra or {}
     database = "cost_" + uuid.uuid4().hex[:8]
     target = Target("127.0.0.1", server.port, database=database)
@@ -117,9 +118,10 @@ def measure(server, rows: list[dict], segment_rows: int, fmt: str, idle_us_per_s
         " sum(ProfileEvents['UserTimeMicroseconds'] + ProfileEvents['SystemTimeMicroseconds'])"
         " FROM system.part_log WHERE database = {d:String} AND table = 'events' GROUP BY event_type ORDER BY event_type",
         parameters={"d": database}).result_rows
-    refresh = refresh_cost(client)
+    active_parts = client.query("SELECT count() FROM system.parts WHERE database = currentDatabase() AND table = 'events' AND active").result_rows[0][0]
+    refresh = refresh_cost(client) if refresh else None
     return {"format": fmt + "".join(f" {k}={v}" for k, v in extra.items()) + (f" + ALTER TABLE events {alter[:60]}" if alter else ""), "rows": n, "segment_rows": segment_rows, "bytes_per_row": sum(map(len, bodies)) / n if fmt != "Native" else None,
-            "inserts": inserts, "views": views, "parts": parts, "refresh": refresh,
+            "inserts": inserts, "views": views, "active_parts": active_parts, "parts": parts, "refresh": refresh,
             "process_cpu_us_per_row": process_us / n, "inserted_s": inserted_s, "elapsed_s": elapsed}
 
 
@@ -145,17 +147,20 @@ def settle(client) -> None:
 
 
 def refresh_cost(client) -> tuple[float, float]:
-    """One refresh of traffic_rollup_refresh over the inserted rows: (CPU ms, wall ms)."""
-    marker = uuid.uuid4().hex
+    """One refresh of traffic_rollup_refresh over the inserted rows: (CPU ms, wall ms). Waited for by
+    polling system.view_refreshes (SYSTEM WAIT VIEW would outlast an HTTP read timeout on big data)."""
+    state = "SELECT last_success_time FROM system.view_refreshes WHERE database = currentDatabase()"
+    before = client.query(state).result_rows[0][0]
     client.command("SYSTEM START VIEW traffic_rollup_refresh")
     client.command("SYSTEM REFRESH VIEW traffic_rollup_refresh")
-    client.command("SYSTEM WAIT VIEW traffic_rollup_refresh")
+    deadline = time.monotonic() + 900
+    while client.query(state).result_rows[0][0] == before and time.monotonic() < deadline:
+        time.sleep(0.5)
     client.command("SYSTEM FLUSH LOGS")
-    del marker
     row = client.query(
         "SELECT sum(ProfileEvents['UserTimeMicroseconds'] + ProfileEvents['SystemTimeMicroseconds']) / 1000, max(query_duration_ms)"
         " FROM system.query_log WHERE type = 'QueryFinish' AND current_database = currentDatabase()"
-        " AND query_kind = 'Insert' AND query LIKE '%traffic_rollup%' AND event_time > now() - 120").result_rows[0]
+        " AND query_kind = 'Insert' AND query LIKE '%traffic_rollup%' AND event_time > now() - 900").result_rows[0]
     return row
 
 
@@ -229,8 +234,11 @@ def print_report(r: dict) -> None:
         print(f"  view {view}: {vcount} runs, {vcpu / n:.2f} us/row, {vms / max(vcount, 1):.0f} ms per run")
     for kind, pcount, prows, pms, avg_rows, pcpu in r["parts"]:
         print(f"  part_log {kind}: {pcount} x, {prows:,} rows (avg {avg_rows:,.0f}), {pms} ms, {pcpu / n:.2f} us CPU per inserted row")
+    print(f"  active parts of events at the end: {r['active_parts']}")
     print(f"  server process CPU over the run, merges included, idle subtracted: {r['process_cpu_us_per_row']:.2f} us/row"
           f" (inserts took {r['inserted_s']:.1f} s, settled after {r['elapsed_s']:.1f} s)")
+    if r["refresh"] is None:
+        return
     cpu_ms, wall_ms = r["refresh"]
     print(f"  one traffic_rollup refresh over these rows: {cpu_ms:.0f} ms CPU, {wall_ms} ms; every 5 minutes")
 
