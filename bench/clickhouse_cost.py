@@ -46,6 +46,8 @@ def main() -> int:
     parser.add_argument("--formats", default=f"{ROW_FORMAT},Native", help="comma-separated: JSONCompactEachRow, JSONEachRow, Native (clickhouse-connect's encoder)")
     parser.add_argument("--settings", action="append", default=[], metavar="K=V[,K=V]",
                         help="insert settings of one more run per option, after the run without (e.g. input_format_parallel_parsing=0)")
+    parser.add_argument("--rollup", action="store_true",
+                        help="instead: --rows events spread over 30 days, and the CPU of one refresh of each rollup view")
     parser.add_argument("--no-refresh", action="store_true", help="skip the traffic_rollup refresh (a minute or more over millions of rows)")
     parser.add_argument("--table", action="append", default=[], metavar="ALTER",
                         help="one more run per option with `ALTER TABLE events <ALTER>` applied first (e.g. MODIFY SETTING merge_selector_base = 10)")
@@ -54,6 +56,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="funnelhouse-chcost-") as tmp:
         server = embedded.start(Path(tmp), extra_config=LOGS)
         try:
+            if args.rollup:
+                print_rollup(rollup(server, rows))
+                return 0
             if args.live:
                 print_live(live(server, Path(tmp), args.live))
                 return 0
@@ -83,7 +88,8 @@ def measure(server, rows: list[dict], segment_rows: int, fmt: str, idle_us_per_s
     target = Target("127.0.0.1", server.port, database=database)
     migrate(target)
     client = connect(target)
-    client.command("SYSTEM STOP VIEW traffic_rollup_refresh")  # measured on its own below
+    for view in ROLLUP_VIEWS:  # measured on their own
+        client.command(f"SYSTEM STOP VIEW {view}")
     if alter:
         client.command(f"ALTER TABLE events {alter}")
     segments = [rows[i:i + segment_rows] for i in range(0, len(rows), segment_rows)]
@@ -146,21 +152,53 @@ def settle(client) -> None:
         time.sleep(1.0)
 
 
-def refresh_cost(client) -> tuple[float, float]:
-    """One refresh of traffic_rollup_refresh over the inserted rows: (CPU ms, wall ms). Waited for by
+def rollup(server, rows: list[dict]) -> dict:
+    import random
+
+    target = Target("127.0.0.1", server.port, database="cost_rollup")
+    migrate(target)
+    client = connect(target)
+    for view in ROLLUP_VIEWS:
+        client.command(f"SYSTEM STOP VIEW {view}")
+    rnd, now = random.Random(3), time.time()
+    for r in rows:  # a month of history, as a shop's database holds
+        r["ts"] = round(now - rnd.random() * 30 * 86400, 3)
+    for i in range(0, len(rows), 20_000):
+        client.raw_insert("events", column_names=COLUMN_NAMES, insert_block=encode(rows[i:i + 20_000], ROW_FORMAT), fmt=ROW_FORMAT)
+    settle(client)
+    return {"rows": len(rows), "costs": {view: refresh_cost(client, view) for view in ROLLUP_VIEWS}}
+
+
+ROLLUP_VIEWS = ("traffic_rollup_recent", "traffic_rollup_refresh")
+
+
+def print_rollup(r: dict) -> None:
+    (recent, _), (full, _) = r["costs"]["traffic_rollup_recent"], r["costs"]["traffic_rollup_refresh"]
+    print(f"\n== rollup refreshes over {r['rows']:,} events spread over 30 days")
+    for view, (cpu_ms, wall_ms) in r["costs"].items():
+        print(f"  {view}: {cpu_ms:.0f} ms CPU, {wall_ms} ms")
+    print(f"  CPU per hour: before (the 31 days every 5 minutes) {12 * full:.0f} ms;"
+          f" now (2 days every 5 minutes + 31 days hourly) {12 * recent + full:.0f} ms: {(12 * recent + full) / (12 * full):.2f}x")
+
+
+def refresh_cost(client, view: str = "traffic_rollup_refresh") -> tuple[float, float]:
+    """One refresh of a rollup view over the inserted rows: (CPU ms, wall ms). Waited for by
     polling system.view_refreshes (SYSTEM WAIT VIEW would outlast an HTTP read timeout on big data)."""
-    state = "SELECT last_success_time FROM system.view_refreshes WHERE database = currentDatabase()"
-    before = client.query(state).result_rows[0][0]
-    client.command("SYSTEM START VIEW traffic_rollup_refresh")
-    client.command("SYSTEM REFRESH VIEW traffic_rollup_refresh")
+    state = "SELECT last_success_time FROM system.view_refreshes WHERE database = currentDatabase() AND view = {v:String}"
+    before = client.query(state, parameters={"v": view}).result_rows[0][0]
+    since = client.query("SELECT now64(6)").result_rows[0][0]
+    client.command(f"SYSTEM START VIEW {view}")
+    client.command(f"SYSTEM REFRESH VIEW {view}")
     deadline = time.monotonic() + 900
-    while client.query(state).result_rows[0][0] == before and time.monotonic() < deadline:
+    while client.query(state, parameters={"v": view}).result_rows[0][0] == before and time.monotonic() < deadline:
         time.sleep(0.5)
+    client.command(f"SYSTEM STOP VIEW {view}")
     client.command("SYSTEM FLUSH LOGS")
     row = client.query(
         "SELECT sum(ProfileEvents['UserTimeMicroseconds'] + ProfileEvents['SystemTimeMicroseconds']) / 1000, max(query_duration_ms)"
         " FROM system.query_log WHERE type = 'QueryFinish' AND current_database = currentDatabase()"
-        " AND query_kind = 'Insert' AND query LIKE '%traffic_rollup%' AND event_time > now() - 900").result_rows[0]
+        " AND query_kind = 'Insert' AND query LIKE '%traffic_rollup%' AND event_time_microseconds >= {since:DateTime64(6)}",
+        parameters={"since": since}).result_rows[0]
     return row
 
 
