@@ -32,6 +32,7 @@ from tracker.ingest.keys import INGEST_KEYS
 from tracker.ingest.pipeline import Pipeline
 from tracker.ingest.ratelimit import RateLimiter
 from tracker.ingest.salts import DailySalts
+from tracker.ingest import shared_salts
 from tracker.ingest.shared_salts import SharedSalts
 from tracker.owner import pages as app_pages
 from tracker.sites import Site, SiteCache, SitesUnavailable, add_site, get_site, list_sites
@@ -181,7 +182,8 @@ async def start_tracker(settings: Settings) -> Tracker:
         embedded=embedded,
     )
     await tracker.sites.refresh()
-    await salts.refresh(tracker.run_control, tracker.control.client)  # a failure is logged; events are taken regardless
+    # A failure is logged; events are taken regardless (with the node's own salt until a refresh succeeds).
+    await salts.refresh(lambda work: tracker.control.run(work, shared_salts.START_DEADLINE_S), tracker.control.client)
     spool.start()
     tracker.flusher = Flusher(spool, target, settings.flush_interval_s)
     tracker.flusher.start()

@@ -41,6 +41,10 @@ log = logging.getLogger("tracker.salts")
 TABLE = "visitor_salts"
 SALT_REFRESH_S = 60.0  # how soon a worker learns a winner that differs from its own candidate
 SALT_RETRY_S = 5.0  # after a failed refresh
+# The first refresh, before the worker serves: it may wait longer than a request's control call
+# (the worker waited for its migrations already), so that a busy ClickHouse at start does not
+# make the node hash its first visitors with a salt of its own.
+START_DEADLINE_S = 30.0
 AFTER_MIDNIGHT_S = 1.0  # the refresh that drops yesterday's salt runs this long after midnight UTC
 EPOCH = dt.date(1970, 1, 1)
 _READ = f"SELECT day, argMin(salt, (created, salt)) FROM {TABLE} GROUP BY day"
