@@ -46,9 +46,14 @@ class DailySalts:
         return path.read_bytes()
 
     def prune(self, now: float) -> None:
-        """Delete the salts of other days than now's (run by the shared salts' refresh, off the event loop)."""
-        if self.directory.is_dir():
-            self._delete_except(time.strftime("%Y-%m-%d", time.gmtime(now)))
+        """Delete the salts of days before now's (run by the shared salts' refresh, off the event loop;
+        not later days: a worker may have created the next day's a moment after `now`)."""
+        if not self.directory.is_dir():
+            return
+        day = time.strftime("%Y-%m-%d", time.gmtime(now))
+        for path in self.directory.iterdir():
+            if path.name < day and not path.name.startswith("."):  # ISO dates sort as days do
+                path.unlink(missing_ok=True)
 
     def _delete_except(self, day: str) -> None:
         for path in self.directory.iterdir():
