@@ -60,7 +60,8 @@ def main() -> int:
                 print_rollup(rollup(server, rows))
                 return 0
             if args.live:
-                print_live(live(server, Path(tmp), args.live))
+                for alter in ["", *args.table]:  # --table: the same live run again with that ALTER applied
+                    print_live(live(server, Path(tmp), args.live, alter))
                 return 0
             idle = idle_cpu_us_per_s(server)
             print(f"server idle: {idle:.0f} us CPU per second (subtracted below)")
@@ -202,13 +203,15 @@ def refresh_cost(client, view: str = "traffic_rollup_refresh") -> tuple[float, f
     return row
 
 
-def live(server, tmp: Path, seconds: float, batch: int = 20) -> dict:
+def live(server, tmp: Path, seconds: float, alter: str = "", batch: int = 20) -> dict:
     from bench import harness
 
-    database = "cost_live"
-    tracker = harness.start_tracker(tmp / "tracker", f"{server.url}/{database}", 2, tmp / "tracker.log")
+    database = "cost_live_" + uuid.uuid4().hex[:8]
+    tracker = harness.start_tracker(tmp / database, f"{server.url}/{database}", 2, tmp / f"{database}.log")
     client = connect(Target("127.0.0.1", server.port, database=database))
     try:
+        if alter:
+            client.command(f"ALTER TABLE events {alter}")
         harness.wrk(tracker.url, 2, 32, batch=batch)  # warm-up
         settle(client)
         client.command("SYSTEM FLUSH LOGS")
@@ -243,13 +246,13 @@ def live(server, tmp: Path, seconds: float, batch: int = 20) -> dict:
         " sum(ProfileEvents['UserTimeMicroseconds'] + ProfileEvents['SystemTimeMicroseconds'])"
         " FROM system.part_log WHERE event_time_microseconds >= {since:DateTime64(6)} GROUP BY table, event_type ORDER BY table, event_type",
         parameters={"since": since}).result_rows
-    return {"rows": acknowledged, "seconds": elapsed, "idle_us_per_s": idle, "process_us": process_us, "worker_us": worker_us,
+    return {"alter": alter, "rows": acknowledged, "seconds": elapsed, "idle_us_per_s": idle, "process_us": process_us, "worker_us": worker_us,
             "kinds": kinds, "views": views, "parts": parts}
 
 
 def print_live(r: dict) -> None:
     n = r["rows"]
-    print(f"\n== live: {n:,} events acknowledged (batches of 20, 2 workers), {r['seconds']:.1f} s until stored and merged")
+    print(f"\n== live{' + ALTER TABLE events ' + r['alter'] if r['alter'] else ''}: {n:,} events acknowledged (batches of 20, 2 workers), {r['seconds']:.1f} s until stored and merged")
     print(f"  ClickHouse process CPU: {r['process_us'] / n:.2f} us/row, of which idle background {r['idle_us_per_s'] * r['seconds'] / n:.2f};"
           f" workers {r['worker_us'] / n:.2f} us/event")
     print("  per query (query_log, CPU of each query's threads):")
