@@ -120,5 +120,24 @@ def test_views_are_recreated_on_every_migrate(clickhouse, database, db):
 
     assert migrate(Target("127.0.0.1", clickhouse.port, database=database), values={"session_gap_s": 600}) == []
     ddl = db.ch.query("SELECT create_table_query FROM system.tables WHERE database = currentDatabase()"
-                      " AND name = 'traffic_rollup_refresh'").result_rows[0][0]
+                      " AND name = 'traffic_rollup_computed'").result_rows[0][0]  # what both rollup refreshes select
     assert "gap_s = 600" in ddl
+
+
+def test_the_frequent_rollup_refresh_covers_the_last_two_days_and_the_hourly_one_31(db):
+    from datetime import datetime, timezone
+
+    for view in ("traffic_rollup_recent", "traffic_rollup_refresh"):  # their first refreshes, at creation, are over
+        db.ch.command(f"SYSTEM WAIT VIEW {view}")
+    today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    insert(db.ch, [event("page_view", today - timedelta(days=1) + timedelta(hours=10), 1),  # yesterday
+                   event("page_view", today - timedelta(days=5) + timedelta(hours=10), 2)])  # a late event, 5 days old
+
+    def refresh(view: str) -> list:
+        db.ch.command(f"SYSTEM REFRESH VIEW {view}")
+        db.ch.command(f"SYSTEM WAIT VIEW {view}")
+        return [(b.date(), n) for b, n in db.ch.query(
+            "SELECT bucket, sessions FROM traffic_rollup FINAL WHERE sessions > 0 ORDER BY bucket").result_rows]
+
+    assert refresh("traffic_rollup_recent") == [((today - timedelta(days=1)).date(), 1)]
+    assert refresh("traffic_rollup_refresh") == [((today - timedelta(days=5)).date(), 1), ((today - timedelta(days=1)).date(), 1)]

@@ -35,6 +35,8 @@ from tracker.ingest.keys import INGEST_KEYS
 from tracker.ingest.pipeline import Pipeline
 from tracker.ingest.ratelimit import RateLimiter
 from tracker.ingest.salts import DailySalts
+from tracker.ingest import shared_salts
+from tracker.ingest.shared_salts import SharedSalts
 from tracker.integrations import ga4mp_endpoint, shopify_webhook
 from tracker.integrations.shopify_secrets import SecretCache
 from tracker.owner import funnels as owner_funnels, live as app_live, pages as app_pages, share_pages as app_share_pages
@@ -179,7 +181,8 @@ async def start_tracker(settings: Settings) -> Tracker:
     spam = frozenset(d.strip() for d in settings.spam_referrers.split(",") if d.strip())
     recent = RecentIds(settings.spool_path, spool.slot, settings.dedupe_horizon_h * 3600, settings.dedupe_max_ids)
     recent.load()
-    pipeline = Pipeline(DailySalts(settings.data_path / "salts"), recent, spam)
+    salts = SharedSalts(DailySalts(settings.data_path / "salts"))  # the node's own salts: only while ClickHouse has none
+    pipeline = Pipeline(salts, recent, spam)
     tracker = Tracker(
         settings, target, spool, pipeline,
         ip_limiter=RateLimiter(settings.rate_limit_ip_per_s, settings.rate_limit_ip_burst),
@@ -187,6 +190,8 @@ async def start_tracker(settings: Settings) -> Tracker:
         embedded=embedded,
     )
     await tracker.sites.refresh()
+    # A failure is logged; events are taken regardless (with the node's own salt until a refresh succeeds).
+    await salts.refresh(lambda work: tracker.control.run(work, shared_salts.START_DEADLINE_S), tracker.control.client)
     spool.start()
     tracker.flusher = Flusher(spool, target, settings.flush_interval_s)
     tracker.flusher.start()
@@ -194,6 +199,8 @@ async def start_tracker(settings: Settings) -> Tracker:
     tracker.webhooks.start()
     tracker.tasks.append(asyncio.create_task(tracker.refresh_sites_forever(), name="sites-refresh"))
     tracker.tasks.append(asyncio.create_task(tracker.share_event_ids_forever(), name="dedupe-sync"))
+    tracker.tasks.append(asyncio.create_task(salts.keep_fresh_forever(tracker.run_control, tracker.control.client),
+                                             name="visitor-salts"))
     tracker.tasks.append(asyncio.create_task(tracker.body_deadlines.sweep_forever(), name="body-deadlines"))
     tracker.tasks.append(asyncio.create_task(TALLY.apply_forever(), name="metrics-tally"))
     if settings.business_metrics_sites:

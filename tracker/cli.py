@@ -265,6 +265,7 @@ def import_command(settings: Settings, args) -> int:
     from tracker.imports.load import Importer, describe_rejects
     from tracker.imports.rows import count_lines, file_format, parse_mapping
     from tracker.ingest.salts import DailySalts
+    from tracker.ingest.shared_salts import SharedSalts
 
     path = Path(args.file)
     if not path.is_file():
@@ -290,7 +291,9 @@ def import_command(settings: Settings, args) -> int:
             return 2
         total = count_lines(path) - (1 if fmt == "csv" else 0)
         with tqdm(total=total, unit=" rows", unit_scale=True, file=sys.stderr, disable=args.quiet, desc=path.name) as bar:
-            importer = Importer(client, args.site, DailySalts(settings.data_path / "salts"), spam, args.batch_rows,
+            salts = SharedSalts(DailySalts(settings.data_path / "salts"))
+            salts.load(client)  # the live nodes' salt, so imported visitors match today's live ones
+            importer = Importer(client, args.site, salts, spam, args.batch_rows,
                                 settings.retention_days, bar.update)
             return importer.run(path, fmt, mapping)
 

@@ -36,7 +36,11 @@ T = TypeVar("T")
 # has committed its rows (so the segment is deleted only then), and each shard receives the
 # segment's token, so a retry after a partial failure is a no-op where it had already landed.
 # A single server ignores the setting.
-INSERT_SETTINGS = {"distributed_foreground_insert": 1}
+# input_format_parallel_parsing=0: a segment (20,000 rows, 6 MB) is parsed by the insert's own
+# thread instead of being cut into chunks for a pool of parser threads; that pool's hand-offs cost
+# more than they save at this size: 4.64 -> 4.10 us CPU per row in ClickHouse's own accounting
+# (system.query_log, bench/clickhouse_cost.py, same run), and half the insert's wall time.
+INSERT_SETTINGS = {"distributed_foreground_insert": 1, "input_format_parallel_parsing": 0}
 
 
 class Flusher:

@@ -94,3 +94,28 @@ def test_the_candidate_filter_knows_every_cart_activity_of_the_carts_view():
     view = (VIEWS_DIR / "50_carts.sql").read_text()
     [names] = re.findall(r"e\.name IN \(([^)]*)\)", view)
     assert set(re.findall(r"'(\w+)'", names)) - {"purchase"} == set(CART_ACTIVITY)
+
+
+def test_an_incremental_scan_sees_only_carts_gone_idle_since_the_previous_scan(db):
+    insert(db.ch, [
+        event("add_to_cart", ago(3 * HOUR), 1, items=[("A", 1, 1)], currency="EUR"),  # idle for 2 h
+        event("add_to_cart", ago(HOUR + 20), 2, items=[("A", 1, 1)], currency="EUR"),  # idle for 20 s
+        event("add_to_cart", ago(HOUR - 20), 3, items=[("A", 1, 1)], currency="EUR"),  # idle in 20 s
+    ])
+    assert visitors(new_notices(db.ch, hook(), window())) == [1, 2]
+    since_a_minute = ScanWindow(NOW, horizon_s=24 * HOUR, lookback_days=14, gap_s=1800, limit=100, previous=ago(60))
+    assert visitors(new_notices(db.ch, hook(), since_a_minute)) == [2]
+
+
+def test_chained_incremental_scans_find_what_full_scans_find(db):
+    insert(db.ch, [event("add_to_cart", ago(HOUR + s), 10 + i, items=[("A", 1, 1)], currency="EUR")
+                   for i, s in enumerate((-170, -95, -30, 0, 1, 45, 120, 400))])
+    found, previous = set(), ago(-1)  # rounds every 30 s, from a second after NOW
+    for step in range(1, 8):
+        now = NOW + timedelta(seconds=30 * step)
+        w = ScanWindow(now, horizon_s=24 * HOUR, lookback_days=14, gap_s=1800, limit=100, previous=previous)
+        found |= set(visitors(new_notices(db.ch, hook(), w)))
+        previous = now
+    full_then = set(visitors(new_notices(db.ch, hook(), window(NOW + timedelta(seconds=1)))))
+    full_now = set(visitors(new_notices(db.ch, hook(), window(NOW + timedelta(seconds=210)))))
+    assert found == full_now - full_then == {10, 11, 12}  # went idle 30, 95 and 170 s after NOW

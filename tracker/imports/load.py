@@ -38,6 +38,7 @@ from tracker.ingest.intake import dedupe_keys
 from tracker.ingest.payload import Clock, parse_event, parse_timestamp_ms
 from tracker.ingest.pipeline import Pipeline
 from tracker.ingest.salts import DailySalts
+from tracker.ingest.shared_salts import SharedSalts
 from tracker.ingest.steps import RequestInfo
 
 # Event ids of rows without one: uuid5 in this namespace of "<file sha256>:<line>".
@@ -67,7 +68,7 @@ def file_digest(path: Path) -> str:
 
 
 class Importer:
-    def __init__(self, client, site: str, salts: DailySalts, spam_referrers: frozenset[str], batch_rows: int,
+    def __init__(self, client, site: str, salts: SharedSalts | DailySalts, spam_referrers: frozenset[str], batch_rows: int,
                  retention_days: int, progress: Callable[[int], None] = lambda n: None) -> None:
         self.client = client
         self.retention_days = retention_days

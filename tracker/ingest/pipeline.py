@@ -20,6 +20,7 @@ from tracker.events import row_end, row_middle
 from tracker.ingest import steps
 from tracker.ingest.event import Event, Item
 from tracker.ingest.salts import DailySalts
+from tracker.ingest.shared_salts import SharedSalts
 from tracker.ingest.steps import Page, RequestInfo
 from tracker.ingest.useragent import Agent
 
@@ -42,7 +43,7 @@ class Outcome:
 
 
 class Pipeline:
-    def __init__(self, salts: DailySalts, recent: RecentIds, spam_referrers: frozenset[str]) -> None:
+    def __init__(self, salts: SharedSalts | DailySalts, recent: RecentIds, spam_referrers: frozenset[str]) -> None:
         self.recent = recent
         self.page = steps.make_referrer(steps.SPAM_REFERRERS | spam_referrers)
         self.visitor_ids = steps.VisitorIds(salts)

@@ -1,7 +1,10 @@
-"""Daily random salts for the cookieless visitor id, shared by every worker through the data directory.
+"""A node's own daily random salts for the cookieless visitor id, shared by its workers through the data directory.
 
-The first process to need a day's salt creates it atomically (link of a finished file, which fails
-if another process won); older salts are deleted, so yesterday's visitor ids cannot be recomputed.
+The salts every node shares live in ClickHouse (tracker/ingest/shared_salts.py); these are what a
+node uses while it knows no shared salt for the day (ClickHouse unreachable), and what the CLI's
+import would use without ClickHouse. The first process to need a day's salt creates it atomically
+(link of a finished file, which fails if another process won); older salts are deleted, so
+yesterday's visitor ids cannot be recomputed.
 """
 
 from __future__ import annotations
@@ -41,6 +44,16 @@ class DailySalts:
             finally:
                 tmp.unlink()
         return path.read_bytes()
+
+    def prune(self, now: float) -> None:
+        """Delete the salts of days before now's (run by the shared salts' refresh, off the event loop;
+        not later days: a worker may have created the next day's a moment after `now`)."""
+        if not self.directory.is_dir():
+            return
+        day = time.strftime("%Y-%m-%d", time.gmtime(now))
+        for path in self.directory.iterdir():
+            if path.name < day and not path.name.startswith("."):  # ISO dates sort as days do
+                path.unlink(missing_ok=True)
 
     def _delete_except(self, day: str) -> None:
         for path in self.directory.iterdir():

@@ -21,6 +21,7 @@ from tracker.events import row_middle
 from tracker.ingest import sources, useragent
 from tracker.ingest.event import Event
 from tracker.ingest.salts import DailySalts
+from tracker.ingest.shared_salts import SharedSalts
 
 # Well-known referrer spam domains; extend with TRACKER_SPAM_REFERRERS.
 SPAM_REFERRERS = frozenset({"semalt.com", "buttons-for-website.com", "darodar.com", "best-seo-offer.com", "ilovevitaly.com"})
@@ -130,7 +131,7 @@ SHOP_VISITORS_CACHED = 65_536
 class VisitorIds:
     """The stored visitor_id: a keyed hash of the shop's visitor id, else of the site, IP and user agent."""
 
-    def __init__(self, salts: DailySalts) -> None:
+    def __init__(self, salts: SharedSalts | DailySalts) -> None:
         self.salts = salts
         # Keyed hash states, copied per id: setting up the key is a fifth of a keyed hash's cost.
         self._shop_key = _keyed(b"visitor")

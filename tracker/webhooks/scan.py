@@ -12,6 +12,15 @@ on 1M events over 14 days (50k visitors) on a busy 2-core machine, ClickHouse CP
 1.3-2.8 s with the filter, 2.6-4.6 s without (2.9 s -> 1.1 s for a count of the same carts);
 the query API's abandoned-cart list over the same data costs 2.3-2.5 s.
 
+Incremental: a scan that knows when the previous complete scan of the webhook ran (`previous`)
+considers only the visitors whose cart activity went idle since then (activity in [previous -
+idle, now - idle)): every other cart was announced, or found not abandoned, by an earlier scan.
+The sender runs a full scan (previous None) at its start and every FULL_SCAN_EVERY rounds, which
+finds carts whose events became visible late (a spool flushed after an outage, a client's late
+resend) within a few minutes. An incremental scan first asks whether any such activity exists (a
+range of the primary key) and skips the carts query when none does: 7,964 rows read against
+247,649 for a full scan of 48k events over 14 days.
+
 A cart is known by (site, visitor, first activity): its idempotency key is derived from those,
 so every sender computes the same key for it, and /carts/recovered finds the notice by them.
 """
@@ -45,6 +54,7 @@ class ScanWindow:
     lookback_days: int
     gap_s: int
     limit: int
+    previous: datetime | None = None  # when the last complete scan of this webhook ran; None: a full scan
 
 
 def idempotency_key(site: str, visitor_id: int, started_at: datetime) -> str:
@@ -56,6 +66,12 @@ def new_notices(client, hook: Webhook, w: ScanWindow, settings: dict | None = No
     # The carts of the query API's abandoned list for the range since..now (read_from is
     # lookback_days before since), so a cart here is the same as there.
     q = CartQuery(hook.site, "abandoned", TimeRange(since, w.now, "UTC"), hook.idle_s, w.gap_s, w.lookback_days, w.now)
+    candidates = {
+        "site": hook.site, "idle_end": w.now - timedelta(seconds=hook.idle_s), "activity": list(CART_ACTIVITY),
+        "active_from": since if w.previous is None else max(since, w.previous - timedelta(seconds=hook.idle_s)),
+    }
+    if w.previous is not None and not _any_candidate(client, candidates, settings):
+        return []  # most incremental rounds: the carts view, which reads the whole lookback, is not run
     rows = client.query(
         f"""
         SELECT {CART_COLUMNS}
@@ -63,7 +79,7 @@ def new_notices(client, hook: Webhook, w: ScanWindow, settings: dict | None = No
         WHERE last_activity >= {{start:DateTime64(3)}}
             AND visitor_id IN (
                 SELECT visitor_id FROM events
-                WHERE site = {{site:String}} AND ts >= {{start:DateTime64(3)}} AND ts < {{idle_end:DateTime64(3)}}
+                WHERE site = {{site:String}} AND ts >= {{active_from:DateTime64(3)}} AND ts < {{idle_end:DateTime64(3)}}
                     AND name IN {{activity:Array(String)}})
             AND (visitor_id, started_at) NOT IN (
                 SELECT visitor_id, cart_started_at FROM webhook_outbox
@@ -71,8 +87,7 @@ def new_notices(client, hook: Webhook, w: ScanWindow, settings: dict | None = No
         ORDER BY last_activity, visitor_id
         LIMIT {{limit:UInt32}}""",
         parameters={
-            **read_params(q), "idle_end": w.now - timedelta(seconds=hook.idle_s), "activity": list(CART_ACTIVITY),
-            "webhook_id": hook.webhook_id, "limit": w.limit,
+            **read_params(q), **candidates, "webhook_id": hook.webhook_id, "limit": w.limit,
         },
         settings=settings,
     )
@@ -82,6 +97,15 @@ def new_notices(client, hook: Webhook, w: ScanWindow, settings: dict | None = No
         key = idempotency_key(hook.site, row["visitor_id"], started_at)
         notices.append(Notice(hook.webhook_id, key, hook.site, row["visitor_id"], started_at, payload(hook, key, row, w.now)))
     return notices
+
+
+def _any_candidate(client, params: dict, settings: dict | None) -> bool:
+    """Whether any visitor's cart activity went idle in the window (a range of the primary key: cheap)."""
+    return client.query(
+        "SELECT count() > 0 FROM events WHERE site = {site:String} AND ts >= {active_from:DateTime64(3)}"
+        " AND ts < {idle_end:DateTime64(3)} AND name IN {activity:Array(String)}",
+        parameters=params, settings=settings,
+    ).result_rows[0][0] == 1
 
 
 def payload(hook: Webhook, key: str, row: dict, now: datetime) -> bytes:

@@ -14,6 +14,7 @@ deliveries; its attempt fails at the deadline and is retried later.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import os
@@ -44,6 +45,8 @@ OUTBOX_MARGIN = timedelta(hours=1)  # notices are read back this long past their
 # still found on a slow day.
 SCAN_SETTINGS = {"max_execution_time": 55}
 CALL_DEADLINE_S = 65  # past the client's read timeout: a hung ClickHouse fails the round, no more
+# Rounds between full cart scans; the others are incremental (tracker/webhooks/scan.py).
+FULL_SCAN_EVERY = 10
 
 
 def _now() -> datetime:
@@ -65,6 +68,7 @@ class WebhookSender:
         self._in_flight: dict[tuple[str, str], asyncio.Task] = {}
         self._task: asyncio.Task | None = None
         self.rounds = 0  # rounds completed, for tests and logs
+        self._scanned: dict[str, datetime] = {}  # webhook id -> when its last complete scan ran
         self._user_agent = f"funnelhouse/{version('funnelhouse')}"
 
     def start(self) -> None:
@@ -125,10 +129,18 @@ class WebhookSender:
             return
         s = self.settings
         window = scan.ScanWindow(now, self.retry_for.total_seconds(), s.cart_lookback_days, s.session_gap_minutes * 60, SCAN_LIMIT)
+        if self.rounds % FULL_SCAN_EVERY == 0:
+            self._scanned.clear()
         for hook in hooks:
-            for notice in await self._db(functools.partial(scan.new_notices, settings=SCAN_SETTINGS), hook, window):
+            hook_window = dataclasses.replace(window, previous=self._scanned.get(hook.webhook_id))
+            notices = await self._db(functools.partial(scan.new_notices, settings=SCAN_SETTINGS), hook, hook_window)
+            for notice in notices:
                 await self._db(outbox.add_notice, notice, now)
                 metrics.WEBHOOK_NOTICES.inc()
+            if len(notices) < SCAN_LIMIT:  # complete: the next scan may start from here
+                self._scanned[hook.webhook_id] = now
+            else:
+                self._scanned.pop(hook.webhook_id, None)
         since = now - self.retry_for - OUTBOX_MARGIN
         for due in await self._db(outbox.due, hooks, now, since, MAX_IN_FLIGHT):
             key = (due.notice.webhook_id, due.notice.idempotency_key)
