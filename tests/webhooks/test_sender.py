@@ -87,6 +87,20 @@ def test_a_newly_abandoned_cart_is_posted_once_signed_with_its_fields(make_setti
         assert metric(client, "tracker_webhook_outbox_depth") == 0
 
 
+def test_rounds_after_the_first_scan_only_what_changed_and_still_post_each_cart_once(make_settings, ch, receiver):
+    with running(make_settings(**FAST)) as client:
+        sender = client.app.state.tracker.webhooks
+        add_webhook(ch, "shop", receiver.url, IDLE_S)
+        assert wait_for(lambda: sender.scans["full"] >= 1, True) is True  # the webhook's first scan: its whole window
+        full = sender.scans["full"]
+        abandoned_soon(ch, 7, 8, in_s=1.0)
+        deliveries = receiver.wait_for(2)
+        assert sorted(d.visitor for d in deliveries) == ["7", "8"]
+        more_rounds(client)
+        assert len(receiver.deliveries) == 2
+        assert sender.scans["full"] == full and sender.scans["incremental"] >= 3  # found by incremental scans
+
+
 def test_a_failing_receiver_gets_the_same_delivery_again_until_it_answers(make_settings, ch, receiver):
     receiver.plan["2"] = [500, 503]
     with running(make_settings(**FAST)) as client:
