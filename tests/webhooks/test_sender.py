@@ -185,12 +185,12 @@ def test_a_sender_that_died_between_claim_and_send_is_replaced_with_the_same_key
     hook = add_webhook(ch, "shop", receiver.url, IDLE_S)
     abandoned_soon(ch, 8)
     time.sleep(2.5)
+    claimed = time.monotonic()  # read just before `now`: the lease below ends 2 s after both
     now = datetime.now(timezone.utc)
     [notice] = new_notices(ch, hook, ScanWindow(now, 86400, 14, 1800, 10))
     outbox.add_notice(ch, notice, now)
     [due] = outbox.due(ch, [hook], now, now - timedelta(days=2), 10)
     assert outbox.claim(ch, due, "a sender that is killed now", now, now + timedelta(seconds=2))
-    claimed = time.monotonic()
     with running(settings) as client:
         [delivery] = receiver.wait_for(1, "8")
         assert delivery.received_at >= claimed + 2  # after the lease
