@@ -9,6 +9,7 @@ import re
 import orjson
 
 from tests.query_support import db, event, insert  # noqa: F401 - db is a fixture
+from tracker.webhooks import scan
 from tracker.webhooks.outbox import add_notice
 from tracker.webhooks.registry import Webhook
 from tracker.clickhouse.migrate import VIEWS_DIR
@@ -144,3 +145,12 @@ def test_what_an_incremental_scan_leaves_to_the_full_one(db):
     later = NOW + timedelta(seconds=30)
     assert new_notices(db.ch, hook(), window(later), after=covered(NOW)) == []
     assert visitors(new_notices(db.ch, hook(), window(later))) == [1]
+
+
+def test_many_candidates_are_read_as_a_subquery_with_the_same_carts(db, monkeypatch):
+    insert(db.ch, [event("add_to_cart", ago(HOUR - 10 - v), v, items=[("A", 1, 1)], currency="EUR") for v in (1, 2, 3)])
+    later = NOW + timedelta(seconds=30)
+    by_id = new_notices(db.ch, hook(), window(later), after=covered(NOW))
+    monkeypatch.setattr(scan, "MAX_CANDIDATES", 2)  # three candidates: too many to pass by id
+    assert new_notices(db.ch, hook(), window(later), after=covered(NOW)) == by_id
+    assert visitors(by_id) == [1, 2, 3]  # oldest last activity first
