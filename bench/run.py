@@ -20,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import harness  # noqa: E402
+from bench.cohorts import measure_cohorts  # noqa: E402
 from bench.flush import measure_flush  # noqa: E402
 from bench.funnel import measure_funnel  # noqa: E402
 from bench.openloop import open_loop  # noqa: E402
@@ -63,6 +64,14 @@ def main() -> int:
                          f"{funnel['raw_ms']:.0f} raw windowFunnel", ratio(funnel["raw_ms"], funnel["endpoint_ms"], 1 / 1.3) + " (raw/endpoint)"))
             rows.append(("single-site 30-day funnel (ms)", f"{funnel['site_30d_endpoint_ms']:.0f}", "target < 60", ok(funnel["site_30d_endpoint_ms"] < 60)))
             rows.append(("abandoned carts endpoint, 60 days (ms)", f"{funnel['abandoned_ms']:.0f}", "", ""))
+            say("cohorts: the purchases table vs the old SQL over all events, on the funnel's events")
+            cohorts = measure_cohorts(connect(Target("127.0.0.1", clickhouse.port, database="bench_funnel")))
+            results["cohorts"] = cohorts
+            rows.append((f"cohorts, one site's {cohorts['site_events']:,} events: rows read", f"{cohorts['rows_read']:,}",
+                         f"{cohorts['old_rows_read']:,} all-events SQL",
+                         f"ratio {cohorts['rows_read'] / max(cohorts['old_rows_read'], 1):.4f} (target < 1) {ok(cohorts['rows_read'] < cohorts['old_rows_read'])}"))
+            rows.append(("cohorts, best time (ms)", f"{cohorts['ms']:.0f}", f"{cohorts['old_ms']:.0f} all-events SQL",
+                         f"ratio {cohorts['ms'] / max(cohorts['old_ms'], 1e-9):.2f} (for information)"))
         finally:
             clickhouse.stop()
 

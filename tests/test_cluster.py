@@ -97,7 +97,7 @@ def test_every_statement_placed_for_a_replicated_cluster_parses_in_clickhouse(cl
     for sql in placed:
         formatted = client.query("SELECT formatQuery({sql:String})", parameters={"sql": sql}).result_rows[0][0]
         assert "ON CLUSTER prod" in formatted or formatted.startswith("INSERT"), formatted
-    assert sum("ReplicatedMergeTree('/clickhouse/tables/{shard}/" in sql for sql in placed) == 1  # events_local
+    assert sum("ReplicatedMergeTree('/clickhouse/tables/{shard}/" in sql for sql in placed) == 2  # events_local, purchases_local
     assert sum("ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/" in sql for sql in placed) == 1  # event_names_local
 
 
@@ -123,6 +123,8 @@ def test_migrate_cluster_command_creates_sharded_events_on_every_node(shards):
         assert tables["events_local"].startswith("MergeTree PARTITION BY toYYYYMM(ts)")
         assert "TTL toDateTime(ts) + toIntervalDay(" in tables["events_local"]
         assert tables["event_names"].startswith(f"Distributed('{CLUSTER}', '{DB}', 'event_names_local'")
+        assert tables["purchases"] == f"Distributed('{CLUSTER}', '{DB}', 'purchases_local', visitor_id)"
+        assert "TTL toDateTime(ts) + toIntervalDay(" in tables["purchases_local"]
         assert tables["sites"].startswith("ReplacingMergeTree(version)")
         assert {"sessions", "carts", "funnel_stages", "traffic_rollup_refresh"} <= set(tables)
 

@@ -1,5 +1,5 @@
 from tracker.clickhouse.client import Target
-from tracker.clickhouse.migrate import available, migrate, split_statements
+from tracker.clickhouse.migrate import MIGRATIONS_DIR, available, migrate, split_statements
 from tracker.events import COLUMNS
 
 
@@ -23,3 +23,20 @@ def test_events_table_has_exactly_the_declared_columns(clickhouse, database, ch)
 def test_statement_splitting_ignores_comment_only_chunks():
     sql = "-- head\nCREATE TABLE a (x UInt8) ENGINE = Memory;\n-- only a comment;\nSELECT 1;"
     assert split_statements(sql) == ["-- head\nCREATE TABLE a (x UInt8) ENGINE = Memory", "SELECT 1"]
+
+
+def test_purchases_stored_before_their_table_existed_are_copied_in(clickhouse, database, ch, tmp_path):
+    older = tmp_path / "migrations"
+    older.mkdir()
+    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        if int(path.name.split("_", 1)[0]) < 90:
+            (older / path.name).write_text(path.read_text())
+    target = Target("127.0.0.1", clickhouse.port, database=database)
+    migrate(target, directory=older, views_directory=tmp_path / "no-views")
+    ch.command("INSERT INTO events (site, ts, received_at, event_id, name, transaction_id, value, currency) VALUES "
+               "('shop', now64(3), now64(3), generateUUIDv4(), 'purchase', 'T-1', 20, 'EUR'),"
+               "('shop', now64(3), now64(3), generateUUIDv4(), 'view_item', '', NULL, '')")
+    assert [m.version for m in migrate(target)] == [90]
+    ch.command("INSERT INTO events (site, ts, received_at, event_id, name, transaction_id) VALUES "
+               "('shop', now64(3), now64(3), generateUUIDv4(), 'purchase', 'T-2')")  # from here on, the view
+    assert ch.query("SELECT transaction_id FROM purchases ORDER BY transaction_id").result_rows == [("T-1",), ("T-2",)]

@@ -28,3 +28,15 @@ def test_events_older_than_the_retention_are_deleted(clickhouse, database, ch):
     )
     ch.command("OPTIMIZE TABLE events FINAL")  # TTL is applied when parts merge
     assert [r[0] for r in ch.query("SELECT name FROM events").result_rows] == ["recent"]
+
+
+def test_purchases_expire_with_the_events(clickhouse, database, ch):
+    target = Target("127.0.0.1", clickhouse.port, database=database)
+    migrate(target, retention_days=30)
+    ch.command(
+        "INSERT INTO events (site, ts, received_at, event_id, name, transaction_id) VALUES "
+        "('demo', now64(3) - INTERVAL 40 DAY, now64(3), generateUUIDv4(), 'purchase', 'old'),"
+        "('demo', now64(3) - INTERVAL 10 DAY, now64(3), generateUUIDv4(), 'purchase', 'recent')"
+    )
+    ch.command("OPTIMIZE TABLE purchases FINAL")  # TTL is applied when parts merge
+    assert [r[0] for r in ch.query("SELECT transaction_id FROM purchases").result_rows] == ["recent"]

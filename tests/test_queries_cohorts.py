@@ -4,10 +4,15 @@ customer_id or else the visitor, orders counted once per transaction, refunds le
 
 from __future__ import annotations
 
+import random
 from datetime import date, datetime, time, timedelta, timezone
 
+import pytest
+
 from tests.query_support import db, event, insert  # noqa: F401 - db is a fixture
-from tracker.queries.cohorts import CohortQuery, default_start, run_cohorts, shift
+from tracker.clickhouse.cluster import Runner
+from tracker.queries import privacy
+from tracker.queries.cohorts import ALL_EVENTS_SOURCE, CohortQuery, default_start, run_cohorts, shift
 from tracker.queries.stats import StatsQuery, run_stats
 from tracker.queries.timerange import TimeRange
 
@@ -169,3 +174,41 @@ def test_churned_only_after_more_than_churn_after(db):
     insert(db.ch, [buy(monday, 1, 10, "EUR", "c-1", "W1")])  # exactly 7 days before the week's end
     found = cohorts(db, "week", churn_days=7, start=monday, end=monday + timedelta(weeks=2))
     assert [p["churned"] for p in found[0]["periods"]] == [0, 1]
+
+
+def random_orders(seed: int) -> list[dict]:
+    """Orders of 60 customers over the four months and the month before: some without customer_id
+    or transaction id, some sent twice, two currencies, and other events around them."""
+    rng = random.Random(seed)
+    rows = []
+    for visitor in range(1, 61):
+        customer = rng.choice(["", f"c-{visitor % 40}"])  # customers on several visitors, and guests
+        for n in range(rng.randint(1, 5)):
+            ts = M[0] - timedelta(days=30) + timedelta(seconds=rng.randrange(150 * DAY))
+            tx = rng.choice(["", f"T{visitor}-{n}"])
+            order = buy(ts, visitor, rng.choice([10, 25.5, 99]), rng.choice(["EUR", "USD"]), customer, tx)
+            rows.append(order)
+            if tx and rng.random() < 0.3:  # resent later: counted once
+                rows.append(buy(ts + timedelta(minutes=5), visitor, order["value"], order["currency"], customer, tx))
+            rows.append(event("view_item", ts - timedelta(minutes=3), visitor))
+    return rows
+
+
+@pytest.mark.parametrize("period, churn_days", [("month", 45), ("week", 10)])
+def test_cohorts_from_the_purchases_table_equal_those_from_all_events(db, period, churn_days):
+    insert(db.ch, random_orders(7))
+    r = TimeRange(M[0], M[4], "UTC")
+    q = CohortQuery("shop", r, period, churn_days * DAY, min(r.end, datetime.now(timezone.utc)))
+    answer = run_cohorts(db.runner, q)
+    assert answer == run_cohorts(db.runner, q, ALL_EVENTS_SOURCE)
+    assert sum(c["customers"] for c in answer["cohorts"]) > 10
+
+
+def test_a_deleted_person_leaves_the_cohorts(db):
+    insert(db.ch, [buy(on(0, 3), 1, 100, "EUR", "c-ana", "A1"), buy(on(0, 5), 2, 30, "EUR", "c-ben", "B1"),
+                   buy(on(1, 5), 3, 30, "EUR", "c-ben", "B2")])
+    assert [c["customers"] for c in cohorts(db)] == [2]
+    assert privacy.delete(Runner(db.runner.target), privacy.by_customer(db.ch, "shop", "c-ben")) == 2
+    assert db.ch.query("SELECT count() FROM purchases WHERE customer_id = 'c-ben'").result_rows == [(0,)]
+    assert [(c["customers"], c["periods"][0]["ltv"]) for c in cohorts(db)] == [
+        (1, [{"currency": "EUR", "revenue": 100.0, "per_customer": 100.0}])]

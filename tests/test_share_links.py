@@ -156,7 +156,7 @@ def test_the_cli_creates_lists_and_revokes_links(owner, ch, clickhouse, database
     assert revoked.returncode == 0 and "revoked" in revoked.stdout
     assert cli("revoke", link_id).returncode == 2
     assert link_id not in cli("list").stdout
-    owner.app.state.tracker.share_links.loaded_at = float("-inf")  # past TOKEN_CACHE_S, as other workers will be
+    owner.app.state.tracker.share_links.reloads.good_from = float("-inf")  # past TOKEN_CACHE_S, as other workers will be
     assert viewer.get("/app/shop").status_code == 401
 
 

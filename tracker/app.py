@@ -45,7 +45,7 @@ from tracker.sites import Site, SiteCache, SitesUnavailable, add_site, get_site,
 from tracker.queries.runner import QueryRunner
 from tracker.spool import Spool
 from tracker.tally import TALLY
-from tracker.tokens import TokenCache
+from tracker.tokens import TokenCache, list_tokens
 from tracker.webhooks.sender import WebhookSender
 
 log = logging.getLogger("tracker.app")
@@ -99,7 +99,8 @@ class Tracker:
 
     async def _look_up_key(self, key: str) -> str | None:
         """An ingest key this worker does not know (or a stale list): reloaded on the control threads."""
-        return await self.run_control(lambda: self.ingest_keys.site_of(key, self.control.client))
+        return await self.ingest_keys.site_of(key, lambda: self.run_control(
+            lambda: list_tokens(self.control.client(), kind=INGEST_KEYS)))
 
     async def run_control(self, work: Callable[[], T]) -> T:
         """A small call requests wait on, on the control threads; ClickHouseUnavailable past CONTROL_DEADLINE_S."""

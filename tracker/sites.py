@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import re
 import time
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-log = logging.getLogger("tracker.sites")
+from tracker.reloads import ReloadFailed, SharedReload
 
 SITE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
@@ -88,11 +86,7 @@ class SiteCache:
     def __init__(self, load: Callable[[], Awaitable[list[Site]]]) -> None:
         self._load = load  # runs the blocking query off the event loop, with its own deadline
         self.sites: dict[str, Site] = {}
-        self._reload: asyncio.Task | None = None  # the reload running or scheduled, if any
-        self._reload_at_s = float("-inf")  # when that reload begins or began
-        self._started = float("-inf")  # when the last reload began (monotonic)
-        self._good_from = float("-inf")  # when the last successful reload began
-        self._failed_from = float("-inf")  # when the last failed reload began
+        self._reloads = SharedReload(self._reload, RELOAD_GAP_S, "site list")
 
     def get(self, site_id: str) -> Site | None:
         return self.sites.get(site_id)
@@ -114,30 +108,10 @@ class SiteCache:
         await self._loaded_since(time.monotonic(), wait_s)
 
     async def _loaded_since(self, since: float, wait_s: float) -> None:
-        """Wait until a reload that began at or after `since` has succeeded.
-
-        Each pass waits for one reload to end, so this ends after at most two: the one already
-        running when the request arrived, and the one after it."""
-        while self._good_from < since:
-            if self._reload is None or self._reload.done():
-                if self._failed_from >= since:
-                    raise SitesUnavailable("the site list could not be loaded from ClickHouse")
-                self._reload_at_s = max(time.monotonic(), self._started + RELOAD_GAP_S)
-                self._reload = asyncio.create_task(self._reload_at(self._reload_at_s), name="sites-reload")
-            try:
-                # shield: a request that stops waiting must not cancel the reload others share
-                await asyncio.wait_for(asyncio.shield(self._reload), max(0.0, self._reload_at_s + wait_s - time.monotonic()))
-            except asyncio.TimeoutError:
-                raise SitesUnavailable(f"ClickHouse did not return the site list within {wait_s:g} s") from None
-
-    async def _reload_at(self, start_at: float) -> None:
-        await asyncio.sleep(max(0.0, start_at - time.monotonic()))
-        started = self._started = time.monotonic()
         try:
-            sites = await self._load()
-        except Exception as exc:  # noqa: BLE001 - keep serving with the last known list
-            self._failed_from = started
-            log.warning("site list reload failed", extra={"cause": str(exc)[:300]})
-            return
-        self.sites = {s.site: s for s in sites}
-        self._good_from = started
+            await self._reloads.loaded_since(since, wait_s)
+        except ReloadFailed as exc:
+            raise SitesUnavailable(str(exc)) from None
+
+    async def _reload(self) -> None:
+        self.sites = {s.site: s for s in await self._load()}

@@ -5,8 +5,14 @@ ingest_keys, see tracker/ingest/keys.py). A Kind names the table and the secret'
 A token is `<prefix><id>_<secret>` with 32 random bytes of secret; only its SHA-256 is stored,
 which is enough for a high-entropy secret and lets a worker check a token
 without ClickHouse on every request. Workers cache the table and reload it when they meet a
-token they do not know (at most once a second), so a new token works at once and a revoked one
-stops working within TOKEN_CACHE_S.
+token they do not know, so a new token works at once and a revoked one stops working within
+TOKEN_CACHE_S.
+
+Reloads happen at most once every RELOAD_AT_MOST_EVERY_S, so a flood of wrong tokens cannot hammer
+ClickHouse, and a token is only called unknown by a list whose load began after it was asked
+about: while the throttle holds, the asker waits for the next allowed reload, shared by every
+asker of that moment (tracker/reloads.py). Otherwise a key created just after a reload would be
+refused until the next one, though valid.
 """
 
 from __future__ import annotations
@@ -14,11 +20,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Awaitable, Callable
 
 from tracker.clickhouse.client import quote_identifier
+from tracker.clickhouse.threads import ClickHouseUnavailable
+from tracker.reloads import ReloadFailed, SharedReload
 
 PREFIX = "fh_"
 TOKEN_CACHE_S = 30.0
@@ -86,46 +94,59 @@ def list_tokens(client, site: str | None = None, kind: Kind = QUERY_TOKENS) -> l
     return [TokenInfo(*row) for row in rows]
 
 
-@dataclass
 class TokenCache:
-    """The worker's copy of the active tokens, keyed by token id."""
+    """The worker's copy of the active tokens of one kind, keyed by token id. Used from one event loop."""
 
-    kind: Kind = QUERY_TOKENS
-    tokens: dict[str, TokenInfo] = field(default_factory=dict)
-    loaded_at: float = float("-inf")
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    def __init__(self, kind: Kind = QUERY_TOKENS) -> None:
+        self.kind = kind
+        self.tokens: dict[str, TokenInfo] = {}
+        self.reloads = SharedReload(self._reload, RELOAD_AT_MOST_EVERY_S, f"{kind.table} list")
+        self._load: Callable[[], Awaitable[list[TokenInfo]]] | None = None
 
-    def reload(self, client) -> None:
-        self.tokens = {t.token_id: t for t in list_tokens(client, kind=self.kind)}
-        self.loaded_at = time.monotonic()
+    @property
+    def loaded_at(self) -> float:
+        """When the query that gave `tokens` began (time.monotonic())."""
+        return self.reloads.good_from
 
     def cached_site(self, token: str) -> str | None:
         """The token's site from memory alone, or None when unknown or the copy is stale: never any I/O,
-        so the event loop may call it; on None, site_of (in a thread) reloads and decides."""
+        so the event loop may call it; on None, site_of reloads (off the event loop) and decides."""
         if time.monotonic() - self.loaded_at > TOKEN_CACHE_S:
             return None
         return self._match(token)
 
-    def site_of(self, token: str, connect) -> str | None:
-        """The site the token belongs to, or None. connect() gives a ClickHouse client for reloads."""
-        if time.monotonic() - self.loaded_at > TOKEN_CACHE_S:
-            self._reload_once(connect)
-        found = self._match(token)
-        if found is None and time.monotonic() - self.loaded_at > RELOAD_AT_MOST_EVERY_S:
-            self._reload_once(connect)
+    async def site_of(self, token: str, load: Callable[[], Awaitable[list[TokenInfo]]]) -> str | None:
+        """The site the token belongs to, or None. load() gives the active tokens off the event loop,
+        within its own deadline; ClickHouseUnavailable when no list loaded since the question can be had."""
+        asked = time.monotonic()
+        if not self._well_formed(token):
+            return None  # no reload makes such a token valid
+        self._load = load  # every caller's load() is the same query: the shared reload runs the latest
+        try:
+            if asked - self.loaded_at > TOKEN_CACHE_S:  # stale: revocations must take effect
+                await self.reloads.loaded_since(asked)
             found = self._match(token)
+            if found is None and self.loaded_at < asked:  # the copy may predate the token: wait for a newer one
+                await self.reloads.loaded_since(asked)
+                found = self._match(token)
+        except ReloadFailed as exc:
+            raise ClickHouseUnavailable(str(exc)) from None
         return found
 
-    def _reload_once(self, connect) -> None:
-        with self._lock:
-            if time.monotonic() - self.loaded_at > RELOAD_AT_MOST_EVERY_S:
-                self.reload(connect())
+    def forget(self, token_id: str) -> None:
+        """Drop a token this worker has just revoked, so it is refused here at once."""
+        self.tokens.pop(token_id, None)
+
+    async def _reload(self) -> None:
+        self.tokens = {t.token_id: t for t in await self._load()}
+
+    def _well_formed(self, token: str) -> bool:
+        return token.startswith(self.kind.prefix) and token.count("_") >= 2
 
     def _match(self, token: str) -> str | None:
-        prefix = self.kind.prefix
-        if not token.startswith(prefix) or token.count("_") < 2:
+        if not self._well_formed(token):
             return None
-        token_id = token[len(prefix):].split("_", 1)[0]
+        token_id = token[len(self.kind.prefix):].split("_", 1)[0]
         info = self.tokens.get(token_id)
         # Compared in constant time, so response timing says nothing about how close a guess was.
         if info is not None and hmac.compare_digest(info.sha256, digest(token)):

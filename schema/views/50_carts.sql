@@ -3,12 +3,14 @@
 -- with its current contents (added minus removed quantities per item, at the latest added price),
 -- value, currency, last activity, last step reached and the purchase that followed, if any.
 -- The source is the entry source of the session (gap_s rule) in which the cart's first event happened.
--- Parameters: site ('' = every site), from, to (exclusive: the events read), gap_s.
+-- Parameters: site ('' = every site), from, to (exclusive: the events read), gap_s, visitors (the
+-- carts of these visitors only, [] = every visitor: the webhook scan asks for the few it needs).
 CREATE OR REPLACE VIEW carts AS
 WITH
     (
         SELECT groupUniqArray((source, medium, campaign)) FROM events
         WHERE (site = {site:String} OR {site:String} = '') AND ts >= {from:DateTime64(3)} AND ts < {to:DateTime64(3)}
+            AND (empty({visitors:Array(UInt64)}) OR visitor_id IN {visitors:Array(UInt64)})
     ) AS entry_values,
     arrayMap(e -> cityHash64(e.1, e.2, e.3), entry_values) AS entry_hashes,
     purchases AS
@@ -16,6 +18,7 @@ WITH
         SELECT site, visitor_id, arraySort(groupArray(ts)) AS purchase_times
         FROM events
         WHERE (site = {site:String} OR {site:String} = '') AND ts >= {from:DateTime64(3)} AND ts < {to:DateTime64(3)}
+            AND (empty({visitors:Array(UInt64)}) OR visitor_id IN {visitors:Array(UInt64)})
             AND name = 'purchase'
         GROUP BY site, visitor_id
     ),
@@ -54,6 +57,7 @@ WITH
             FROM events AS e
             LEFT JOIN purchases AS p ON e.site = p.site AND e.visitor_id = p.visitor_id
             WHERE (e.site = {site:String} OR {site:String} = '') AND e.ts >= {from:DateTime64(3)} AND e.ts < {to:DateTime64(3)}
+                AND (empty({visitors:Array(UInt64)}) OR e.visitor_id IN {visitors:Array(UInt64)})
                 AND e.name IN ('add_to_cart', 'remove_from_cart', 'view_cart', 'begin_checkout', 'add_shipping_info', 'add_payment_info', 'purchase')
         )
         GROUP BY site, visitor_id, cart_no
@@ -63,6 +67,7 @@ WITH
     (
         SELECT DISTINCT visitor_id FROM events
         WHERE (site = {site:String} OR {site:String} = '') AND ts >= {from:DateTime64(3)} AND ts < {to:DateTime64(3)}
+            AND (empty({visitors:Array(UInt64)}) OR visitor_id IN {visitors:Array(UInt64)})
             AND name = 'add_to_cart'
     ),
     session_entries AS
@@ -81,6 +86,7 @@ WITH
             arrayFilter((p, start) -> start, arrayMap(p -> bitAnd(p, 16777215), packed), is_start) AS entry_codes
         FROM events
         WHERE (site = {site:String} OR {site:String} = '') AND ts >= {from:DateTime64(3)} AND ts < {to:DateTime64(3)}
+            AND (empty({visitors:Array(UInt64)}) OR visitor_id IN {visitors:Array(UInt64)})
             AND visitor_id IN (SELECT visitor_id FROM cart_visitors)
         GROUP BY visitor_id
     )

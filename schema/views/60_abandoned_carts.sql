@@ -2,7 +2,7 @@
 -- activity, as of the time `at`. Parameters: those of carts, plus idle_s and at.
 CREATE OR REPLACE VIEW abandoned_carts AS
 SELECT *, {at:DateTime64(3)} AS evaluated_at
-FROM carts(site = {site:String}, from = {from:DateTime64(3)}, to = {to:DateTime64(3)}, gap_s = {gap_s:UInt32})
+FROM carts(site = {site:String}, from = {from:DateTime64(3)}, to = {to:DateTime64(3)}, gap_s = {gap_s:UInt32}, visitors = {visitors:Array(UInt64)})
 WHERE NOT purchased
     AND item_count > 0
     AND toUnixTimestamp64Milli({at:DateTime64(3)}) - toUnixTimestamp64Milli(last_activity) > toInt64({idle_s:UInt32}) * 1000;
@@ -23,7 +23,7 @@ SELECT
     (toUnixTimestamp64Milli(assumeNotNull(c.purchased_at)) - toUnixTimestamp64Milli(abandoned_at)) / 1000 AS time_to_recover_s,
     n.notified_at AS notified_at,
     ifNull(n.notified_at < c.purchased_at, 0) AS after_notice
-FROM carts(site = {site:String}, from = {from:DateTime64(3)}, to = {to:DateTime64(3)}, gap_s = {gap_s:UInt32}) AS c
+FROM carts(site = {site:String}, from = {from:DateTime64(3)}, to = {to:DateTime64(3)}, gap_s = {gap_s:UInt32}, visitors = {visitors:Array(UInt64)}) AS c
 LEFT JOIN
 (
     SELECT site, visitor_id, cart_started_at, min(toNullable(at)) AS notified_at

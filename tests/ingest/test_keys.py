@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 import pytest
@@ -101,8 +103,32 @@ def test_a_bad_revoked_or_other_sites_key_is_refused(shop, ch):
     r = backend(shop, [{"site": "other", "name": "x"}, {"site": "shop", "name": "x"}])
     assert r.json()["rejected"] == [{"index": 0, "fields": [{"path": "events[0].site", "reason": "the ingest key is for another site"}]}]
     revoke_token(ch, shop.key_id, INGEST_KEYS)
-    shop.app.state.tracker.intake.ingest_keys.loaded_at = float("-inf")  # as if TOKEN_CACHE_S had passed
+    shop.app.state.tracker.intake.ingest_keys.reloads.good_from = float("-inf")  # as if TOKEN_CACHE_S had passed
     assert backend(shop, {"site": "shop", "name": "x"}).status_code == 401
+
+
+def test_a_key_created_right_after_a_reload_is_accepted_at_once(shop, ch):
+    keys = shop.app.state.tracker.intake.ingest_keys
+    keys.reloads.gap_s = 2.0  # wider than the steps below take, so the throttle surely holds
+    assert backend(shop, {"site": "shop", "name": "x"}, key="fhk_nope_not-a-key").status_code == 401  # reloads now
+    loads = keys.reloads.loads
+    _, key = create_token(ch, "shop", kind=INGEST_KEYS)
+    r = backend(shop, {"site": "shop", "name": "fresh_key"}, key=key)
+    assert (r.status_code, r.json()["accepted"]) == (202, 1), r.text
+    assert keys.reloads.loads == loads + 1
+    assert wait_for(lambda: count_rows(ch, "name = 'fresh_key'"), 1) == 1
+
+
+def test_a_burst_of_bad_keys_reloads_at_most_once_per_interval(shop):
+    keys = shop.app.state.tracker.intake.ingest_keys
+    keys.reloads.gap_s = 0.5
+    loads, begin = keys.reloads.loads, time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda i: backend(shop, {"site": "shop", "name": "x"}, key=f"fhk_{i:012x}_bad").status_code,
+                                 range(80)))
+    elapsed = time.monotonic() - begin
+    assert statuses == [401] * 80
+    assert 1 <= keys.reloads.loads - loads <= elapsed / 0.5 + 1
 
 
 @pytest.mark.parametrize("backend_first", [False, True])

@@ -9,10 +9,11 @@ import re
 import orjson
 
 from tests.query_support import db, event, insert  # noqa: F401 - db is a fixture
+from tracker.webhooks import scan
 from tracker.webhooks.outbox import add_notice
 from tracker.webhooks.registry import Webhook
 from tracker.clickhouse.migrate import VIEWS_DIR
-from tracker.webhooks.scan import CART_ACTIVITY, ScanWindow, idempotency_key, new_notices
+from tracker.webhooks.scan import CART_ACTIVITY, Scanned, ScanWindow, idempotency_key, idle_end, new_notices
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 HOUR = 3600
@@ -96,26 +97,60 @@ def test_the_candidate_filter_knows_every_cart_activity_of_the_carts_view():
     assert set(re.findall(r"'(\w+)'", names)) - {"purchase"} == set(CART_ACTIVITY)
 
 
-def test_an_incremental_scan_sees_only_carts_gone_idle_since_the_previous_scan(db):
+def covered(at: datetime, h: Webhook | None = None) -> Scanned:
+    """What a scan at `at` covered, as the sender remembers it for the next one."""
+    return Scanned(idle_end(h or hook(), window(at)), at)
+
+
+def test_an_incremental_scan_finds_carts_that_became_abandoned_since_the_previous_one(db):
     insert(db.ch, [
-        event("add_to_cart", ago(3 * HOUR), 1, items=[("A", 1, 1)], currency="EUR"),  # idle for 2 h
-        event("add_to_cart", ago(HOUR + 20), 2, items=[("A", 1, 1)], currency="EUR"),  # idle for 20 s
-        event("add_to_cart", ago(HOUR - 20), 3, items=[("A", 1, 1)], currency="EUR"),  # idle in 20 s
+        event("add_to_cart", ago(HOUR - 10), 1, items=[("A", 1, 1)], currency="EUR"),  # abandoned 10 s from NOW
+        event("add_to_cart", ago(2 * HOUR), 2, items=[("A", 1, 1)], currency="EUR"),  # abandoned an hour ago
+        event("add_to_cart", ago(HOUR - 20), 3, items=[("A", 1, 1)], currency="EUR"),  # idle, then active again:
+        event("view_cart", ago(60), 3),  # not abandoned
     ])
-    assert visitors(new_notices(db.ch, hook(), window())) == [1, 2]
-    since_a_minute = ScanWindow(NOW, horizon_s=24 * HOUR, lookback_days=14, gap_s=1800, limit=100, previous=ago(60))
-    assert visitors(new_notices(db.ch, hook(), since_a_minute)) == [2]
+    for notice in new_notices(db.ch, hook(), window()):  # the previous scan queued cart 2
+        add_notice(db.ch, notice, NOW)
+    later = NOW + timedelta(seconds=30)
+    incremental = new_notices(db.ch, hook(), window(later), after=covered(NOW))
+    assert visitors(incremental) == [1]
+    assert incremental == new_notices(db.ch, hook(), window(later))  # what the full window finds, the same body
+    add_notice(db.ch, incremental[0], later)
+    # The next scans: nothing new, incremental or full (once, as today).
+    assert new_notices(db.ch, hook(), window(later + timedelta(seconds=30)), after=covered(later)) == []
+    assert new_notices(db.ch, hook(), window(later + timedelta(seconds=30))) == []
 
 
-def test_chained_incremental_scans_find_what_full_scans_find(db):
-    insert(db.ch, [event("add_to_cart", ago(HOUR + s), 10 + i, items=[("A", 1, 1)], currency="EUR")
-                   for i, s in enumerate((-170, -95, -30, 0, 1, 45, 120, 400))])
-    found, previous = set(), ago(-1)  # rounds every 30 s, from a second after NOW
-    for step in range(1, 8):
-        now = NOW + timedelta(seconds=30 * step)
-        w = ScanWindow(now, horizon_s=24 * HOUR, lookback_days=14, gap_s=1800, limit=100, previous=previous)
-        found |= set(visitors(new_notices(db.ch, hook(), w)))
-        previous = now
-    full_then = set(visitors(new_notices(db.ch, hook(), window(NOW + timedelta(seconds=1)))))
-    full_now = set(visitors(new_notices(db.ch, hook(), window(NOW + timedelta(seconds=210)))))
-    assert found == full_now - full_then == {10, 11, 12}  # went idle 30, 95 and 170 s after NOW
+def test_an_incremental_scan_finds_nothing_until_a_cart_crosses_the_idle_threshold(db):
+    insert(db.ch, [event("add_to_cart", ago(2 * HOUR), v, items=[("A", 1, 1)], currency="EUR") for v in range(1, 50)])
+    for notice in new_notices(db.ch, hook(), window()):
+        add_notice(db.ch, notice, NOW)
+    later = NOW + timedelta(seconds=30)
+    assert new_notices(db.ch, hook(), window(later), after=covered(NOW)) == []  # nothing crossed: no carts query
+    insert(db.ch, [event("add_to_cart", ago(HOUR - 10), 50, items=[("A", 1, 1)], currency="EUR")])
+    assert visitors(new_notices(db.ch, hook(), window(later), after=covered(NOW))) == [50]
+
+
+def test_late_events_received_since_the_previous_scan_are_found(db):
+    # A backend sends a cart event timestamped two hours ago, received just after the previous scan.
+    insert(db.ch, [event("add_to_cart", ago(2 * HOUR), 1, items=[("A", 1, 1)], currency="EUR", received_at=ago(-5))])
+    later = NOW + timedelta(seconds=30)
+    assert visitors(new_notices(db.ch, hook(), window(later), after=covered(NOW))) == [1]
+
+
+def test_what_an_incremental_scan_leaves_to_the_full_one(db):
+    # Received ten minutes before the previous scan, but in ClickHouse only now (a spool backlog):
+    # past RECEIVED_SLACK, so only the periodic full scan (sender.FULL_SCAN_EVERY) finds it.
+    insert(db.ch, [event("add_to_cart", ago(2 * HOUR), 1, items=[("A", 1, 1)], currency="EUR", received_at=ago(600))])
+    later = NOW + timedelta(seconds=30)
+    assert new_notices(db.ch, hook(), window(later), after=covered(NOW)) == []
+    assert visitors(new_notices(db.ch, hook(), window(later))) == [1]
+
+
+def test_many_candidates_are_read_as_a_subquery_with_the_same_carts(db, monkeypatch):
+    insert(db.ch, [event("add_to_cart", ago(HOUR - 10 - v), v, items=[("A", 1, 1)], currency="EUR") for v in (1, 2, 3)])
+    later = NOW + timedelta(seconds=30)
+    by_id = new_notices(db.ch, hook(), window(later), after=covered(NOW))
+    monkeypatch.setattr(scan, "MAX_CANDIDATES", 2)  # three candidates: too many to pass by id
+    assert new_notices(db.ch, hook(), window(later), after=covered(NOW)) == by_id
+    assert visitors(by_id) == [1, 2, 3]  # oldest last activity first

@@ -87,6 +87,20 @@ def test_a_newly_abandoned_cart_is_posted_once_signed_with_its_fields(make_setti
         assert metric(client, "tracker_webhook_outbox_depth") == 0
 
 
+def test_rounds_after_the_first_scan_only_what_changed_and_still_post_each_cart_once(make_settings, ch, receiver):
+    with running(make_settings(**FAST)) as client:
+        sender = client.app.state.tracker.webhooks
+        add_webhook(ch, "shop", receiver.url, IDLE_S)
+        assert wait_for(lambda: sender.scans["full"] >= 1, True) is True  # the webhook's first scan: its whole window
+        full = sender.scans["full"]
+        abandoned_soon(ch, 7, 8, in_s=1.0)
+        deliveries = receiver.wait_for(2)
+        assert sorted(d.visitor for d in deliveries) == ["7", "8"]
+        more_rounds(client)
+        assert len(receiver.deliveries) == 2
+        assert sender.scans["full"] == full and sender.scans["incremental"] >= 3  # found by incremental scans
+
+
 def test_a_failing_receiver_gets_the_same_delivery_again_until_it_answers(make_settings, ch, receiver):
     receiver.plan["2"] = [500, 503]
     with running(make_settings(**FAST)) as client:
@@ -171,12 +185,12 @@ def test_a_sender_that_died_between_claim_and_send_is_replaced_with_the_same_key
     hook = add_webhook(ch, "shop", receiver.url, IDLE_S)
     abandoned_soon(ch, 8)
     time.sleep(2.5)
+    claimed = time.monotonic()  # read just before `now`: the lease below ends 2 s after both
     now = datetime.now(timezone.utc)
     [notice] = new_notices(ch, hook, ScanWindow(now, 86400, 14, 1800, 10))
     outbox.add_notice(ch, notice, now)
     [due] = outbox.due(ch, [hook], now, now - timedelta(days=2), 10)
     assert outbox.claim(ch, due, "a sender that is killed now", now, now + timedelta(seconds=2))
-    claimed = time.monotonic()
     with running(settings) as client:
         [delivery] = receiver.wait_for(1, "8")
         assert delivery.received_at >= claimed + 2  # after the lease

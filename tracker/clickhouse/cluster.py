@@ -8,7 +8,8 @@ file. Where each table goes:
   a Distributed table over those. `events` is sharded by visitor_id (already a 64-bit hash), so
   every event of a visitor is on one shard: per-visitor funnels, sessions and carts are computed
   shard-locally, and queries keep reading `events`. `event_names` (fed by a materialized view on
-  `events_local`, so each shard counts its own inserts) is sharded by (site, name).
+  `events_local`, so each shard counts its own inserts) is sharded by (site, name); `purchases`
+  (fed likewise) by visitor_id, so a shard's purchases are those of its events.
 - Everything else (sites, api_tokens, schema_migrations, traffic_rollup): small tables with a full
   copy on every node (one replication path for the whole cluster), so any node can answer them
   and a query never has to fetch them from elsewhere.
@@ -35,7 +36,7 @@ from tracker.clickhouse.client import Target, connect, quote_identifier
 from tracker.config import Settings
 
 # Sharded table -> its sharding key (an expression over its columns).
-SHARDED: dict[str, str] = {"events": "visitor_id", "event_names": "cityHash64(site, name)"}
+SHARDED: dict[str, str] = {"events": "visitor_id", "event_names": "cityHash64(site, name)", "purchases": "visitor_id"}
 LOCAL_SUFFIX = "_local"
 
 # Keeper paths: a shard's replicas share one path; tables copied to every node share one for all.

@@ -129,10 +129,15 @@ def apply_views(runner: Runner, directory: Path = VIEWS_DIR, values: dict[str, i
             runner.run(statement)
 
 
+# Tables of per-event rows that expire with the events (purchases: a copy of the purchase events).
+RETAINED_TABLES = ("events", "purchases")
+
+
 def set_retention(runner: Runner, days: int) -> None:
     # Old parts are dropped at merges; re-reading every existing part on each start would be costly.
-    runner.run(
-        "ALTER TABLE events MODIFY TTL toDateTime(ts) + toIntervalDay({days:UInt32})",
-        parameters={"days": days},
-        settings={"materialize_ttl_after_modify": 0},
-    )
+    for table in RETAINED_TABLES:
+        runner.run(
+            f"ALTER TABLE {table} MODIFY TTL toDateTime(ts) + toIntervalDay({{days:UInt32}})",
+            parameters={"days": days},
+            settings={"materialize_ttl_after_modify": 0},
+        )

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from tracker.clickhouse.threads import ClickHouseUnavailable
 from tracker.errors import ApiError, clickhouse_unavailable
 from tracker.sites import Site, SitesUnavailable
+from tracker.tokens import list_tokens
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="funnelhouse"'}
 
@@ -25,7 +26,7 @@ async def site_of_token(tracker, token: str) -> str | None:
     token list cannot be loaded. The pages' sign-in (tracker/owner/session.py) checks here too."""
     try:
         # A token the worker does not know yet reloads the token list: on the control threads.
-        return await tracker.run_control(lambda: tracker.tokens.site_of(token, tracker.control.client))
+        return await tracker.tokens.site_of(token, lambda: tracker.run_control(lambda: list_tokens(tracker.control.client(), kind=tracker.tokens.kind)))
     except ClickHouseUnavailable:  # the list could not be loaded: not the client's fault
         raise clickhouse_unavailable() from None
 

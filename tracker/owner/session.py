@@ -29,6 +29,7 @@ from tracker.errors import clickhouse_unavailable
 from tracker.http.auth import lookup_site, site_of_token
 from tracker.owner.share import SHARE_LINKS
 from tracker.sites import Site
+from tracker.tokens import list_tokens
 
 COOKIE = "fh_app_token"
 COOKIE_PATH = "/app"
@@ -107,7 +108,8 @@ async def cookie_identity(tracker, token: str) -> tuple[str, bool] | None:
         site = await site_of_token(tracker, token)
         return None if site is None else (site, False)
     try:
-        site = await tracker.run_control(lambda: tracker.share_links.site_of(token, tracker.control.client))
+        site = await tracker.share_links.site_of(
+            token, lambda: tracker.run_control(lambda: list_tokens(tracker.control.client(), kind=SHARE_LINKS)))
     except ClickHouseUnavailable:
         raise clickhouse_unavailable() from None
     return None if site is None else (site, True)

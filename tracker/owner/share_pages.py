@@ -63,16 +63,11 @@ async def revoke(request: Request) -> Response:
     tracker = request.app.state.tracker
     link_id = request.path_params["link_id"]
 
-    def work() -> bool:
-        client = tracker.control.client()
-        revoked = revoke_link(client, link_id, site.site)
-        tracker.share_links.reload(client)  # this worker refuses it from now on, not after TOKEN_CACHE_S
-        return revoked
-
     try:
-        revoked = await tracker.run_control(work)
+        revoked = await tracker.run_control(lambda: revoke_link(tracker.control.client(), link_id, site.site))
     except ClickHouseUnavailable:
         raise clickhouse_unavailable() from None
+    tracker.share_links.forget(link_id)  # this worker refuses it from now on, not after TOKEN_CACHE_S
     if not revoked:
         raise PageError(404, "No such link", f"Site {site.site} has no active shared link {link_id!r}.", site.site)
     return RedirectResponse(f"/app/{site.site}#shared-links", 303, headers=SECURITY_HEADERS)

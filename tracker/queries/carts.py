@@ -47,6 +47,7 @@ class CartQuery:
     min_value: Decimal | None = None
     limit: int = DEFAULT_LIMIT
     cursor: tuple[int, int, int] | None = None  # (sort time in ms, visitor_id, cart_no)
+    visitors: tuple[int, ...] = ()  # only these visitors' carts (() = every visitor)
 
 
 def encode_cursor(key: tuple[int, int, int]) -> str:
@@ -65,8 +66,8 @@ def decode_cursor(text: str) -> tuple[int, int, int]:
 
 # The carts of a query: the view of its kind over the events read (see read_params).
 SOURCES = {
-    "abandoned": "abandoned_carts(site = {site:String}, from = {read_from:DateTime64(3)}, to = {read_to:DateTime64(3)}, gap_s = {gap_s:UInt32}, idle_s = {idle_s:UInt32}, at = {at:DateTime64(3)})",
-    "recovered": "recovered_carts(site = {site:String}, from = {read_from:DateTime64(3)}, to = {read_to:DateTime64(3)}, gap_s = {gap_s:UInt32}, idle_s = {idle_s:UInt32})",
+    "abandoned": "abandoned_carts(site = {site:String}, from = {read_from:DateTime64(3)}, to = {read_to:DateTime64(3)}, gap_s = {gap_s:UInt32}, idle_s = {idle_s:UInt32}, at = {at:DateTime64(3)}, visitors = {visitors:Array(UInt64)})",
+    "recovered": "recovered_carts(site = {site:String}, from = {read_from:DateTime64(3)}, to = {read_to:DateTime64(3)}, gap_s = {gap_s:UInt32}, idle_s = {idle_s:UInt32}, visitors = {visitors:Array(UInt64)})",
 }
 
 
@@ -79,6 +80,7 @@ def read_params(q: CartQuery) -> dict:
         "gap_s": q.gap_s,
         "idle_s": q.idle_s,
         "at": q.at,
+        "visitors": list(q.visitors),
         "start": q.range.start,
         "end": q.range.end,
     }

@@ -70,7 +70,17 @@ def _offset_sql(start: str, later: str, period: str) -> str:
     return f"dateDiff('month', {start}, {later})" if period == "month" else f"intDiv(dateDiff('day', {start}, {later}), 7)"
 
 
-def build_sql(q: CohortQuery) -> tuple[str, dict]:
+# Every order of the site up to as_of, with its customer (`who`): from the purchases table, a small
+# share of the events. ALL_EVENTS_SOURCE is the same from the events table (the orders view), as
+# before the table existed: bench/cohorts.py compares the two.
+ORDERS_SOURCE = "customer_orders(site = {site:String}, from = {epoch:DateTime64(3)}, to = {as_of:DateTime64(3)})"
+ALL_EVENTS_SOURCE = """(
+                SELECT if(customer_id != '', customer_id, concat('visitor:', toString(visitor_id))) AS who, ts, currency, value
+                FROM orders(site = {site:String}, from = {epoch:DateTime64(3)}, to = {as_of:DateTime64(3)})
+            )"""
+
+
+def build_sql(q: CohortQuery, source: str = ORDERS_SOURCE) -> tuple[str, dict]:
     """One row per cohort and period with the *changes* in that period: new customers (period 0),
     buyers, customers reaching their second order, customers becoming churned (+1) or coming back
     (-1), and revenue; run_cohorts adds them up period by period.
@@ -132,11 +142,7 @@ def build_sql(q: CohortQuery) -> tuple[str, dict]:
                 arrayMap(o -> o.3, orders) AS currencies,
                 arrayMap(o -> o.4, orders) AS amounts,
                 toUInt32({_offset_sql('cohort', last_period, q.period)}) AS last_k
-            FROM
-            (
-                SELECT if(customer_id != '', customer_id, concat('visitor:', toString(visitor_id))) AS who, ts, currency, value
-                FROM orders(site = {{site:String}}, from = {{epoch:DateTime64(3)}}, to = {{as_of:DateTime64(3)}})
-            )
+            FROM {source}
             GROUP BY who
             HAVING orders[1].1 >= toUnixTimestamp64Milli({{start:DateTime64(3)}}) AND orders[1].1 < toUnixTimestamp64Milli({{end:DateTime64(3)}})
         )
@@ -160,8 +166,8 @@ def _ltv(revenue: dict[str, Decimal], customers: int) -> list[dict]:
     ]
 
 
-def run_cohorts(runner: QueryRunner, q: CohortQuery) -> dict:
-    sql, params = build_sql(q)
+def run_cohorts(runner: QueryRunner, q: CohortQuery, source: str = ORDERS_SOURCE) -> dict:
+    sql, params = build_sql(q, source)
     changes: dict[date, dict[int, dict]] = {}
     for row in runner.run(sql, params).dicts():
         changes.setdefault(row["cohort"], {})[row["k"]] = row

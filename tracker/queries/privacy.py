@@ -1,8 +1,9 @@
 """A person's data, for GDPR/CCPA/LGPD requests: find it, export it, delete it.
 
 A person is a visitor id, or a customer id together with every visitor id that carried it (the
-events before login belong to the same person). Only the `events` table holds per-person rows;
-views derive from it, and the traffic rollup is recomputed from it on its schedule.
+events before login belong to the same person). The `events` table holds per-person rows, and
+`purchases` a copy of their purchase events (migration 0090); views derive from those, and the
+traffic rollup is recomputed from events on its schedule.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from dataclasses import dataclass
 from tracker.clickhouse.cluster import Runner
 
 MATCH = "site = {site:String} AND (visitor_id IN {visitor_ids:Array(UInt64)} OR (customer_id != '' AND customer_id = {customer_id:String}))"
+# Where a person's rows are: the copy of their purchases, then events. The copy goes first, so a
+# deletion cut short is done again in full by a retry, which still finds the person in `events`.
+PERSON_TABLES = ("purchases", "events")
 VISITORS_OF_CUSTOMER = "SELECT DISTINCT visitor_id FROM events WHERE site = {site:String} AND customer_id = {customer_id:String}"
 
 
@@ -45,5 +49,6 @@ def delete(runner: Runner, person: Person) -> int:
     On a cluster the runner deletes from every shard's local table (a Distributed table cannot)."""
     found = runner.client.query(f"SELECT count() FROM events WHERE {MATCH}", parameters=person.parameters()).result_rows[0][0]
     if found:
-        runner.run(f"DELETE FROM events WHERE {MATCH}", parameters=person.parameters(), settings={"lightweight_deletes_sync": 2})
+        for table in PERSON_TABLES:
+            runner.run(f"DELETE FROM {table} WHERE {MATCH}", parameters=person.parameters(), settings={"lightweight_deletes_sync": 2})
     return found

@@ -6,20 +6,12 @@ carts), at most `horizon` ago (after a long outage, late reminders are worse tha
 no notice for this webhook yet. Cart events are read from `lookback_days` before that, like the
 query API does, so the cart's contents and its first activity are the same as there.
 
-The query keeps only visitors with cart activity inside that window (a cart's last activity is
-such an event), which ClickHouse pushes into part of the carts view's per-visitor work. Measured
-on 1M events over 14 days (50k visitors) on a busy 2-core machine, ClickHouse CPU per scan:
-1.3-2.8 s with the filter, 2.6-4.6 s without (2.9 s -> 1.1 s for a count of the same carts);
-the query API's abandoned-cart list over the same data costs 2.3-2.5 s.
-
-Incremental: a scan that knows when the previous complete scan of the webhook ran (`previous`)
-considers only the visitors whose cart activity went idle since then (activity in [previous -
-idle, now - idle)): every other cart was announced, or found not abandoned, by an earlier scan.
-The sender runs a full scan (previous None) at its start and every FULL_SCAN_EVERY rounds, which
-finds carts whose events became visible late (a spool flushed after an outage, a client's late
-resend) within a few minutes. An incremental scan first asks whether any such activity exists (a
-range of the primary key) and skips the carts query when none does: 7,964 rows read against
-247,649 for a full scan of 48k events over 14 days.
+A full scan keeps only visitors with cart activity inside that window (a cart's last activity is
+such an event), which ClickHouse pushes into part of the carts view's per-visitor work. The
+sender runs one at its start and hourly; between them each round is incremental (`after`: what
+the previous round covered), reading only the visitors whose cart activity crossed the idle
+threshold or arrived since, and only their events (docs/webhooks.md has what that does and does
+not catch, and the rows read: bench/webhook_scan.py).
 
 A cart is known by (site, visitor, first activity): its idempotency key is derived from those,
 so every sender computes the same key for it, and /carts/recovered finds the notice by them.
@@ -43,6 +35,28 @@ from tracker.webhooks.registry import Webhook
 EVENT_TYPE = "cart.abandoned"
 # A cart's activity, as schema/views/50_carts.sql counts it (tests/webhooks/test_scan.py compares).
 CART_ACTIVITY = ("add_to_cart", "remove_from_cart", "view_cart", "begin_checkout", "add_shipping_info", "add_payment_info")
+# A late event counts as new if received at most this long before the previous scan: the spool's
+# way into ClickHouse (flush interval, a retried insert) takes seconds; longer is left to full scans.
+RECEIVED_SLACK = timedelta(minutes=2)
+# Visitors an incremental scan passes to the carts view by id; more are read as a subquery.
+MAX_CANDIDATES = 1000
+# Visitors whose cart activity may have made a cart abandoned since the previous scan (the
+# parameters band_from and received_from; for a full scan both are `start`: every such visitor).
+_CANDIDATES = """FROM events
+    WHERE site = {site:String} AND ts >= {start:DateTime64(3)} AND ts < {idle_end:DateTime64(3)}
+        AND name IN {activity:Array(String)}
+        AND (ts >= {band_from:DateTime64(3)} OR received_at >= {received_from:DateTime64(3)})"""
+# The candidates of an incremental scan, narrowed to visitors with no cart activity or purchase
+# since idle_end: any such event means their carts are bought or still active (the carts view's
+# rules), so only the visitors whose carts may really be newly abandoned are read by the view.
+_CHANGED = """
+    SELECT visitor_id FROM events
+    WHERE site = {site:String} AND ts >= {start:DateTime64(3)} AND (name IN {activity:Array(String)} OR name = 'purchase')
+    GROUP BY visitor_id
+    HAVING countIf(ts >= {idle_end:DateTime64(3)}) = 0
+        AND countIf(name IN {activity:Array(String)} AND ts < {idle_end:DateTime64(3)}
+                    AND (ts >= {band_from:DateTime64(3)} OR received_at >= {received_from:DateTime64(3)})) > 0
+    LIMIT {cap:UInt32}"""
 _KEYS = uuid.UUID("5d3c3f4e-7b0e-4c55-9a51-6b1f2f0c9a11")  # namespace of the idempotency keys
 UTC = timezone.utc
 
@@ -54,41 +68,64 @@ class ScanWindow:
     lookback_days: int
     gap_s: int
     limit: int
-    previous: datetime | None = None  # when the last complete scan of this webhook ran; None: a full scan
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """How far a webhook's previous scan looked: every cart whose last activity was before idle_end
+    (now - idle, at that scan) was considered, with the events received before received_to."""
+
+    idle_end: datetime
+    received_to: datetime
+
+
+def idle_end(hook: Webhook, w: ScanWindow) -> datetime:
+    """Carts whose last activity is before this are abandoned at w.now (to the millisecond, as stored)."""
+    end = w.now - timedelta(seconds=hook.idle_s)
+    return end.replace(microsecond=end.microsecond // 1000 * 1000)
 
 
 def idempotency_key(site: str, visitor_id: int, started_at: datetime) -> str:
     return str(uuid.uuid5(_KEYS, f"{site}:{visitor_id}:{round(started_at.timestamp() * 1000)}"))
 
 
-def new_notices(client, hook: Webhook, w: ScanWindow, settings: dict | None = None) -> list[Notice]:
+def new_notices(client, hook: Webhook, w: ScanWindow, settings: dict | None = None,
+                after: Scanned | None = None) -> list[Notice]:
+    """The carts to announce now. after: what this webhook's previous scan covered (None: look at
+    the whole window). Then only visitors with cart activity that crossed the idle threshold since
+    (ts in [after.idle_end, idle_end)) or that arrived since (received since after.received_to:
+    late events, an old timestamp received now) are looked at, and only their events are read."""
     since = max(w.now - timedelta(seconds=hook.idle_s + w.horizon_s), hook.created_at - timedelta(seconds=hook.idle_s))
+    end = idle_end(hook, w)
+    params = {"site": hook.site, "start": since, "idle_end": end, "activity": list(CART_ACTIVITY),
+              "band_from": since, "received_from": since}
+    visitors: tuple[int, ...] = ()
+    if after is not None:
+        params.update(band_from=max(since, after.idle_end), received_from=after.received_to - RECEIVED_SLACK)
+        found = client.query(_CHANGED, parameters={**params, "cap": MAX_CANDIDATES + 1}, settings=settings).result_rows
+        if not found:
+            return []
+        if len(found) <= MAX_CANDIDATES:  # else (a burst of late events) they are read as a subquery
+            visitors = tuple(sorted(v for (v,) in found))
     # The carts of the query API's abandoned list for the range since..now (read_from is
     # lookback_days before since), so a cart here is the same as there.
-    q = CartQuery(hook.site, "abandoned", TimeRange(since, w.now, "UTC"), hook.idle_s, w.gap_s, w.lookback_days, w.now)
-    candidates = {
-        "site": hook.site, "idle_end": w.now - timedelta(seconds=hook.idle_s), "activity": list(CART_ACTIVITY),
-        "active_from": since if w.previous is None else max(since, w.previous - timedelta(seconds=hook.idle_s)),
-    }
-    if w.previous is not None and not _any_candidate(client, candidates, settings):
-        return []  # most incremental rounds: the carts view, which reads the whole lookback, is not run
+    q = CartQuery(hook.site, "abandoned", TimeRange(since, w.now, "UTC"), hook.idle_s, w.gap_s, w.lookback_days, w.now,
+                  visitors=visitors)
+    # Given the visitors, the view reads their events only; else the candidates filter the carts,
+    # which ClickHouse pushes into part of the view's per-visitor work.
+    candidates = "1" if visitors else f"visitor_id IN (SELECT visitor_id {_CANDIDATES})"
     rows = client.query(
         f"""
         SELECT {CART_COLUMNS}
         FROM {SOURCES["abandoned"]}
         WHERE last_activity >= {{start:DateTime64(3)}}
-            AND visitor_id IN (
-                SELECT visitor_id FROM events
-                WHERE site = {{site:String}} AND ts >= {{active_from:DateTime64(3)}} AND ts < {{idle_end:DateTime64(3)}}
-                    AND name IN {{activity:Array(String)}})
+            AND {candidates}
             AND (visitor_id, started_at) NOT IN (
                 SELECT visitor_id, cart_started_at FROM webhook_outbox
                 WHERE webhook_id = {{webhook_id:String}} AND kind = 'notice' AND cart_started_at >= {{read_from:DateTime64(3)}})
         ORDER BY last_activity, visitor_id
         LIMIT {{limit:UInt32}}""",
-        parameters={
-            **read_params(q), **candidates, "webhook_id": hook.webhook_id, "limit": w.limit,
-        },
+        parameters={**read_params(q), **params, "webhook_id": hook.webhook_id, "limit": w.limit},
         settings=settings,
     )
     notices = []
@@ -97,15 +134,6 @@ def new_notices(client, hook: Webhook, w: ScanWindow, settings: dict | None = No
         key = idempotency_key(hook.site, row["visitor_id"], started_at)
         notices.append(Notice(hook.webhook_id, key, hook.site, row["visitor_id"], started_at, payload(hook, key, row, w.now)))
     return notices
-
-
-def _any_candidate(client, params: dict, settings: dict | None) -> bool:
-    """Whether any visitor's cart activity went idle in the window (a range of the primary key: cheap)."""
-    return client.query(
-        "SELECT count() > 0 FROM events WHERE site = {site:String} AND ts >= {active_from:DateTime64(3)}"
-        " AND ts < {idle_end:DateTime64(3)} AND name IN {activity:Array(String)}",
-        parameters=params, settings=settings,
-    ).result_rows[0][0] == 1
 
 
 def payload(hook: Webhook, key: str, row: dict, now: datetime) -> bytes:

@@ -14,7 +14,6 @@ deliveries; its attempt fails at the deadline and is retried later.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import logging
 import os
@@ -45,8 +44,10 @@ OUTBOX_MARGIN = timedelta(hours=1)  # notices are read back this long past their
 # still found on a slow day.
 SCAN_SETTINGS = {"max_execution_time": 55}
 CALL_DEADLINE_S = 65  # past the client's read timeout: a hung ClickHouse fails the round, no more
-# Rounds between full cart scans; the others are incremental (tracker/webhooks/scan.py).
-FULL_SCAN_EVERY = 10
+# Between full scans (the webhook's whole window), each round reads only what changed since the
+# previous one (scan.new_notices `after`); the full scan catches what that cannot see: events that
+# reached ClickHouse more than scan.RECEIVED_SLACK after they were received (a spool backlog).
+FULL_SCAN_EVERY = timedelta(hours=1)
 
 
 def _now() -> datetime:
@@ -66,9 +67,11 @@ class WebhookSender:
         self._lock = None
         self._hooks: dict[str, Webhook] = {}
         self._in_flight: dict[tuple[str, str], asyncio.Task] = {}
+        self._scanned: dict[str, scan.Scanned] = {}  # per webhook: what its last scan covered
+        self._full_scan_at: dict[str, datetime] = {}  # per webhook: its last full scan
+        self.scans = {"full": 0, "incremental": 0}  # for tests and logs
         self._task: asyncio.Task | None = None
         self.rounds = 0  # rounds completed, for tests and logs
-        self._scanned: dict[str, datetime] = {}  # webhook id -> when its last complete scan ran
         self._user_agent = f"funnelhouse/{version('funnelhouse')}"
 
     def start(self) -> None:
@@ -129,18 +132,8 @@ class WebhookSender:
             return
         s = self.settings
         window = scan.ScanWindow(now, self.retry_for.total_seconds(), s.cart_lookback_days, s.session_gap_minutes * 60, SCAN_LIMIT)
-        if self.rounds % FULL_SCAN_EVERY == 0:
-            self._scanned.clear()
         for hook in hooks:
-            hook_window = dataclasses.replace(window, previous=self._scanned.get(hook.webhook_id))
-            notices = await self._db(functools.partial(scan.new_notices, settings=SCAN_SETTINGS), hook, hook_window)
-            for notice in notices:
-                await self._db(outbox.add_notice, notice, now)
-                metrics.WEBHOOK_NOTICES.inc()
-            if len(notices) < SCAN_LIMIT:  # complete: the next scan may start from here
-                self._scanned[hook.webhook_id] = now
-            else:
-                self._scanned.pop(hook.webhook_id, None)
+            await self._scan(hook, window)
         since = now - self.retry_for - OUTBOX_MARGIN
         for due in await self._db(outbox.due, hooks, now, since, MAX_IN_FLIGHT):
             key = (due.notice.webhook_id, due.notice.idempotency_key)
@@ -151,6 +144,22 @@ class WebhookSender:
             task.add_done_callback(lambda _, key=key: self._in_flight.pop(key, None))
         metrics.WEBHOOK_OUTBOX_DEPTH.set(await self._db(outbox.depth, hooks, since))
         self.rounds += 1
+
+    async def _scan(self, hook: Webhook, window: scan.ScanWindow) -> None:
+        """Queue the hook's newly abandoned carts; remember what was covered only once all are queued."""
+        full_at = self._full_scan_at.get(hook.webhook_id)
+        full = full_at is None or window.now - full_at >= FULL_SCAN_EVERY
+        after = None if full else self._scanned.get(hook.webhook_id)
+        self.scans["full" if after is None else "incremental"] += 1
+        notices = await self._db(functools.partial(scan.new_notices, settings=SCAN_SETTINGS, after=after), hook, window)
+        for notice in notices:
+            await self._db(outbox.add_notice, notice, window.now)
+            metrics.WEBHOOK_NOTICES.inc()
+        if len(notices) >= window.limit:
+            return  # more carts wait: the next round looks at the same stretch again
+        self._scanned[hook.webhook_id] = scan.Scanned(scan.idle_end(hook, window), window.now)
+        if after is None:
+            self._full_scan_at[hook.webhook_id] = window.now
 
     async def _attempt(self, due: outbox.Due) -> None:
         hook = self._hooks.get(due.notice.webhook_id)
