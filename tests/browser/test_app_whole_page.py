@@ -166,6 +166,16 @@ def expected_figures(api: Api, funnel_id: str = "") -> dict[str, str]:
     return want
 
 
+# Kept by each page before its own scripts run: a blocked inline script or style would be listed.
+CSP_WATCH = "window.cspViolations = []; document.addEventListener('securitypolicyviolation', (e) => cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
+
+
+def opened(tab, width: int = 1280):
+    page = tab(width=width)
+    page.add_init_script(CSP_WATCH)
+    return page
+
+
 FIGURES_ON_PAGE = """() => {
   const out = {};
   for (const e of document.querySelectorAll('[data-figure], [data-value]')) {
@@ -220,7 +230,7 @@ def check_view(page, api: Api, funnel_id: str = "") -> dict[str, str]:
     assert duplicated == []
     headings = page.evaluate("() => [...document.querySelectorAll('h1, h2, h3, h4')].map((h) => Number(h.tagName[1]))")
     assert headings[0] == 1 and headings.count(1) == 1 and all(b - a <= 1 for a, b in zip(headings, headings[1:])), headings
-    assert page.problems == []
+    assert page.evaluate("window.cspViolations") == [] and page.problems == []
     return shown
 
 
@@ -234,6 +244,9 @@ def check_changes(page, tracker, token: str) -> None:
     for i, c in enumerate(funnel["compare"]["changes"]["steps"]):
         text = page.locator("#funnel > li").nth(i).locator("[data-delta='count']").inner_text()
         assert text.split(" was ")[0].endswith(change_text(c["count"], "count")), (i, text)
+    channels = Api(tracker, token, "previous")("channels", "channels")["compare"]["changes"]["totals"]
+    text = page.locator("#channels tfoot [data-delta='sessions']").inner_text()
+    assert text.endswith(change_text(channels["sessions"], "count")), text
     legend = page.locator("#chart .u-legend").inner_text()
     assert "Visitors (previous period)" in legend
     assert page.locator("#compare-period").inner_text().startswith("Against the previous period:")
@@ -267,7 +280,7 @@ def walk_with_tab(page) -> list[dict]:
 
 def test_the_whole_page_as_a_new_shop_owner_sees_it(tracker, shop_token, tab):  # noqa: F811
     token = shop_token
-    page = tab()
+    page = opened(tab)
 
     # Signing in.
     page.goto(f"{tracker.url}/app/_sign-in")
@@ -317,7 +330,7 @@ def test_the_whole_page_as_a_new_shop_owner_sees_it(tracker, shop_token, tab):  
         assert stop in texts, (stop, texts)
 
     # A phone: every panel, compared and filtered, the table under the chart open; nothing wider than the screen.
-    phone = tab(width=375)
+    phone = opened(tab, 375)
     sign_in(phone, tracker, token)
     phone.goto(page_url(tracker, compare="previous", filter=(FILTER,)))
     phone.locator("#chart canvas").first.wait_for()
@@ -326,7 +339,7 @@ def test_the_whole_page_as_a_new_shop_owner_sees_it(tracker, shop_token, tab):  
     outside = phone.evaluate("""() => [...document.querySelectorAll('main *')]
         .filter((e) => !e.closest('.scroll') && e.getBoundingClientRect().right > 375.5).map((e) => e.outerHTML.slice(0, 80))""")
     assert outside == []
-    assert phone.problems == []
+    assert phone.evaluate("window.cspViolations") == [] and phone.problems == []
     screenshot(phone, "whole-page-375px")
     phone.goto(page_url(tracker))
     assert phone.evaluate("document.scrollingElement.scrollWidth") <= 375
@@ -337,7 +350,7 @@ def test_the_whole_page_as_a_new_shop_owner_sees_it(tracker, shop_token, tab):  
     page.wait_for_url("**/app/shop/funnels/shop/edit?**")
     assert page.get_by_label("Name").input_value() == "Shop funnel"
     walk_with_tab(page)
-    assert page.problems == []
+    assert page.evaluate("window.cspViolations") == [] and page.problems == []
     screenshot(page, "whole-page-funnel-form")
 
     # A shared link, opened read-only on another phone: the same figures, no control that changes anything.
@@ -345,7 +358,7 @@ def test_the_whole_page_as_a_new_shop_owner_sees_it(tracker, shop_token, tab):  
     page.get_by_label("Who it is for (optional)").fill("our agency")
     page.get_by_role("button", name="Create a shared link").click()
     link = page.locator("#shared-link").input_value()
-    viewer = tab(width=375)
+    viewer = opened(tab, 375)
     viewer.goto(link)
     viewer.wait_for_url(f"{tracker.url}/app/shop")
     viewer.goto(page_url(tracker))
@@ -359,5 +372,5 @@ def test_the_whole_page_as_a_new_shop_owner_sees_it(tracker, shop_token, tab):  
     assert sorted(forms) == ["Date range", "Pick a funnel", "sign-out"], forms
     assert viewer.evaluate("document.scrollingElement.scrollWidth") <= 375
     walk_with_tab(viewer)
-    assert viewer.problems == []
+    assert viewer.evaluate("window.cspViolations") == [] and viewer.problems == []
     screenshot(viewer, "whole-page-shared-375px")
