@@ -228,6 +228,7 @@ def check_view(page, api: Api, funnel_id: str = "") -> dict[str, str]:
         for (const e of document.querySelectorAll('[id]')) seen[e.id] = (seen[e.id] || 0) + 1;
         return Object.keys(seen).filter((id) => seen[id] > 1); }""")
     assert duplicated == []
+    assert page.evaluate("document.scrollingElement.scrollWidth <= innerWidth")  # nothing scrolls sideways, at any width
     headings = page.evaluate("() => [...document.querySelectorAll('h1, h2, h3, h4')].map((h) => Number(h.tagName[1]))")
     assert headings[0] == 1 and headings.count(1) == 1 and all(b - a <= 1 for a, b in zip(headings, headings[1:])), headings
     assert page.evaluate("window.cspViolations") == [] and page.problems == []
