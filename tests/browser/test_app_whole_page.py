@@ -24,6 +24,8 @@ from tests.conftest import wait_for
 from tests.query_support import at, event, insert
 from tracker.owner import format as fmt
 from tracker.owner.compare import change_text
+from tracker.sites import Site, add_site
+from tracker.tokens import create_token
 
 DAYS = breakdown_shop.DAYS  # compare_support.DAYS is the same three days
 FILTER = "source==google"
@@ -35,9 +37,6 @@ def shop_token(tracker, ch) -> str:
     """One shop with every kind of event: the breakdown shop (paths, phones and laptops, products,
     identified customers and a returning one, abandoned carts, a two-day sales cycle), the compare
     shop (the same days, the previous period and a year earlier), and an order in SEK."""
-    from tracker.sites import Site, add_site
-    from tracker.tokens import create_token
-
     add_site(ch, Site("shop", "Shoe shop", (), compare_support.TZ))
     breakdown_shop.seed(ch)
     compare_support.seed(ch)
@@ -68,8 +67,10 @@ class Api:
             refused = {f["path"] for f in r.json()["error"].get("fields", []) if "unknown parameter" in f["reason"]} if r.status_code == 400 else set()
             if not refused or not refused <= {"filter", "compare"}:
                 break
-            (self.unfiltered.add(endpoint) if "filter" in refused else None)
-            (self.uncompared.add(endpoint) if "compare" in refused else None)
+            if "filter" in refused:
+                self.unfiltered.add(endpoint)
+            if "compare" in refused:
+                self.uncompared.add(endpoint)
             extra = [(k, v) for k, v in extra if k not in refused]
         assert r.status_code == 200, (path, r.text)
         return r.json()
