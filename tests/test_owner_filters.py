@@ -52,3 +52,16 @@ def test_the_api_gets_the_filters_and_comparison_where_the_endpoint_takes_them()
     assert view.api_params("funnel_trends") == [("filter", "source==google")]  # no compare there
     assert view.api_params("abandoned_carts") == [] and not view.honours_filters("abandoned_carts")
     assert PageView.of(request(""), "shop", DAYS).honours_filters("abandoned_carts")  # nothing to honour
+
+
+def test_links_keep_the_picked_funnel():
+    view = PageView.of(request("funnel=f-checkout&filter=source%3D%3Dgoogle"), "shop", DAYS)
+    assert pairs(link(view, "path", "/")) == [*DAYS.items(), ("funnel", "f-checkout"), ("filter", "source==google"), ("filter", "path==/")]
+    assert pairs(chips(view)[0].remove_url) == [*DAYS.items(), ("funnel", "f-checkout")]
+
+
+def test_a_panel_says_whether_it_shows_the_comparison():
+    view = PageView.of(request("compare=year"), "shop", DAYS)
+    assert view.honours_compare("stats") and view.honours_compare("channels")
+    assert not view.honours_compare("pages") and not view.honours_compare("abandoned_carts")
+    assert PageView.of(request(""), "shop", DAYS).honours_compare("pages")  # nothing to show

@@ -29,6 +29,7 @@ class PageView:
     days: dict[str, str]  # {"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}
     compare: str = ""  # "" (none) or one of COMPARE_MODES
     filters: tuple[str, ...] = ()  # the `filter` texts, as the API takes them
+    funnel: str = ""  # the saved funnel picked (`funnel`), kept by every link that changes the rest
     errors: dict[str, str] = field(default_factory=dict)  # field -> reason, for the form
 
     @classmethod
@@ -43,12 +44,15 @@ class PageView:
             parse_segment(list(filters))
         except ParamError as exc:
             errors["filter"] = exc.reason
-        return cls(site, days, compare, filters, errors)
+        funnel = request.query_params.get("funnel", "").strip()
+        return cls(site, days, compare, filters, funnel, errors)
 
     def url(self) -> str:
         pairs = [("from", self.days["from"]), ("to", self.days["to"])]
         if self.compare:
             pairs.append(("compare", self.compare))
+        if self.funnel:
+            pairs.append(("funnel", self.funnel))
         pairs += [("filter", f) for f in self.filters]
         return f"/app/{self.site}?{urlencode(pairs)}"
 
@@ -72,3 +76,7 @@ class PageView:
     def honours_filters(self, endpoint: str) -> bool:
         """Whether a panel of this endpoint shows the page's filtered visits (true without filters)."""
         return not self.filters or "filter" in _TAKES[endpoint]
+
+    def honours_compare(self, endpoint: str) -> bool:
+        """Whether a panel of this endpoint shows the page's comparison (true without one)."""
+        return not self.compare or "compare" in _TAKES[endpoint]
