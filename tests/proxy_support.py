@@ -25,6 +25,7 @@ import orjson
 from tests.conftest import BROWSER_UA, count_rows, wait_for
 from tracker.config import Settings
 from tracker.ingest.salts import DailySalts
+from tracker.ingest.shared_salts import SharedSalts
 from tracker.ingest.steps import RequestInfo, VisitorIds
 
 PROXY_DOC = Path(__file__).resolve().parents[1] / "docs" / "integrations" / "proxy.md"
@@ -165,10 +166,12 @@ def start_caddy(site_block: str, port: int, timeout: float = 20.0) -> Proxy:
     return caddy
 
 
-def visitor_of(make_settings, ip: str, user_agent: str) -> int:
-    """The cookieless visitor id the test's tracker computes today for this address and agent."""
-    ids = VisitorIds(DailySalts(make_settings().data_path / "salts"))
-    return ids.anonymous("demo", RequestInfo(ip, user_agent, int(time.time() * 1000)))
+def visitor_of(ch, settings, ip: str, user_agent: str = BROWSER_UA) -> int:
+    """The cookieless visitor id the test's tracker computes today for this address and agent: with
+    the day's salt from ClickHouse (tracker/ingest/shared_salts.py), as every node hashes."""
+    salts = SharedSalts(DailySalts(settings.data_path / "salts"))
+    salts.load(ch)
+    return VisitorIds(salts).anonymous("demo", RequestInfo(ip, user_agent, int(time.time() * 1000)))
 
 
 def post_event(base_url: str, path: str, name: str, source: str, forwarded: str | None = None) -> int:

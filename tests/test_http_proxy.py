@@ -1,22 +1,13 @@
 """X-Forwarded-For believed only from trusted proxies, and then its right-most untrusted address is the shopper."""
 
-import time
-
 import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import BROWSER_UA, count_rows, wait_for
+from tests.proxy_support import visitor_of
 from tracker.app import create_app
-from tracker.ingest.salts import DailySalts
-from tracker.ingest.steps import RequestInfo, VisitorIds
 
 PEER = "testclient"  # the address Starlette's TestClient connects from
-
-
-def visitor_of(settings, ip: str) -> int:
-    """The cookieless visitor id the tracker computes for `ip` today (its own salt directory)."""
-    ids = VisitorIds(DailySalts(settings.data_path / "salts"))
-    return ids.anonymous("demo", RequestInfo(ip, BROWSER_UA, int(time.time() * 1000)))
 
 
 def send(client, name: str, forwarded: str | None) -> None:
@@ -50,9 +41,9 @@ def test_behind_a_trusted_proxy_the_visitor_is_the_forwarded_address(served, ch)
         send(client, "e", "7.7.7.7, 198.51.100.8, 10.1.2.3")
         send(client, "f", None)
     visitors = stored_visitors(ch, 6)
-    assert visitors["a"] == visitors["b"] == visitors["d"] == visitor_of(settings, "198.51.100.7")
-    assert visitors["c"] == visitors["e"] == visitor_of(settings, "198.51.100.8")
-    assert visitors["f"] == visitor_of(settings, PEER)
+    assert visitors["a"] == visitors["b"] == visitors["d"] == visitor_of(ch, settings, "198.51.100.7")
+    assert visitors["c"] == visitors["e"] == visitor_of(ch, settings, "198.51.100.8")
+    assert visitors["f"] == visitor_of(ch, settings, PEER)
     assert len(set(visitors.values())) == 3
 
 
@@ -64,14 +55,14 @@ def test_from_an_untrusted_peer_x_forwarded_for_is_not_believed(served, ch):
         send(client, "a", "198.51.100.7")
         send(client, "b", "198.51.100.8")
     visitors = stored_visitors(ch, 2)
-    assert visitors["a"] == visitors["b"] == visitor_of(settings, PEER)
+    assert visitors["a"] == visitors["b"] == visitor_of(ch, settings, PEER)
 
 
 def test_without_trust_x_forwarded_for_is_ignored(served, ch):
     settings, client = served(trusted_proxies="*")  # a list alone trusts nothing: the switch is off
     with client:
         send(client, "a", "198.51.100.7")
-    assert stored_visitors(ch, 1)["a"] == visitor_of(settings, PEER)
+    assert stored_visitors(ch, 1)["a"] == visitor_of(ch, settings, PEER)
 
 
 def test_the_rate_limit_counts_the_forwarded_address(served):

@@ -64,8 +64,8 @@ def test_chromium_loads_the_tag_through_nginx_and_its_events_land_as_the_shopper
         ("view_item", "/product/merino-socks", 14.5, ["SKU-2002"]),
     ]
     # The shopper's address, not nginx's.
-    assert {row[2] for row in rows} == {visitor_of(make_settings, SHOPPER, DESKTOP_CHROME)}
-    assert rows[0][2] != visitor_of(make_settings, PROXY_ADDRESS, DESKTOP_CHROME)
+    assert {row[2] for row in rows} == {visitor_of(ch, make_settings(), SHOPPER, DESKTOP_CHROME)}
+    assert rows[0][2] != visitor_of(ch, make_settings(), PROXY_ADDRESS, DESKTOP_CHROME)
     # Everything came from the shop's origin: the tag from the alias, its events to the paired one.
     assert ("GET", nginx.url + "/a/s.js") in requested and ("POST", nginx.url + "/a/e") in requested
     assert not [url for _, url in requested if not url.startswith(nginx.url)]
@@ -79,14 +79,14 @@ def test_through_nginx_each_shopper_address_is_one_visitor_and_a_forged_header_c
     # A shopper writing their own X-Forwarded-For: nginx appends the address it saw, which wins.
     post_event(nginx.url, "/a/e", "forged", source="127.0.0.2", forwarded="203.0.113.5")
     seen = visitors(ch, ["first", "again", "other", "forged"])
-    assert seen["first"] == seen["again"] == seen["forged"] == visitor_of(make_settings, "127.0.0.2", BROWSER_UA)
-    assert seen["other"] == visitor_of(make_settings, "127.0.0.3", BROWSER_UA)
+    assert seen["first"] == seen["again"] == seen["forged"] == visitor_of(ch, make_settings(), "127.0.0.2", BROWSER_UA)
+    assert seen["other"] == visitor_of(ch, make_settings(), "127.0.0.3", BROWSER_UA)
     assert seen["first"] != seen["other"]
-    assert visitor_of(make_settings, PROXY_ADDRESS, BROWSER_UA) not in seen.values()
+    assert visitor_of(ch, make_settings(), PROXY_ADDRESS, BROWSER_UA) not in seen.values()
 
 
 def test_straight_to_the_tracker_a_forwarded_header_from_a_stranger_is_not_believed(nginx, tracker, ch, make_settings):
     post_event(tracker.url, "/a/e", "direct", source="127.0.0.2", forwarded="203.0.113.5")
     post_event(tracker.url, "/api/event", "direct-default", source="127.0.0.2", forwarded="203.0.113.6")
     seen = visitors(ch, ["direct", "direct-default"])
-    assert seen["direct"] == seen["direct-default"] == visitor_of(make_settings, "127.0.0.2", BROWSER_UA)
+    assert seen["direct"] == seen["direct-default"] == visitor_of(ch, make_settings(), "127.0.0.2", BROWSER_UA)
