@@ -29,6 +29,7 @@ from tracker.queries import carts, channels, cohorts, devices, funnels, pages, p
 from tracker.queries.compare import COMPARISONS
 from tracker.queries.durations import format_duration, parse_duration
 from tracker.queries.errors import ParamError, ParamErrors, QueryLimit
+from tracker.queries.runner import QUERY_LABEL
 from tracker.queries.segments import Segment, describe, parse_segment
 from tracker.queries.steps import parse_steps, unknown_step_names
 from tracker.queries.timerange import COMPARE_MODES, TimeRange, check_interval, compared_range, parse_range
@@ -130,6 +131,7 @@ async def execute(tracker, site: Site, name: str, params: Params) -> dict:
     """The endpoint's answer as a dict, for the API and for the pages (/app); ApiError for bad
     parameters (400) and for a ClickHouse that is unreachable or stopped the query (503)."""
     query = QUERIES[name]
+    QUERY_LABEL.set(name)  # this task's queries are logged as the endpoint's (each gathered task has its own context)
     built = query.build(tracker, site, params)
     mode = params.choice("compare", COMPARE_MODES, None)  # None where the endpoint takes no `compare`
     params.check()

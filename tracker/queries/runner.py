@@ -8,6 +8,7 @@ limit plus GRACE_S) gets ClickHouseUnavailable, a 503, instead of waiting for a 
 
 from __future__ import annotations
 
+import contextvars
 import math
 from dataclasses import dataclass
 from typing import Callable, TypeVar
@@ -25,6 +26,9 @@ _LIMIT_CODES = ("Code: 159.", "Code: 241.", "Code: 158.", "Code: 396.")
 # Beyond max_execution_time: the answer's transfer, and ClickHouse noticing its own time limit.
 GRACE_S = 3
 THREADS = 8  # query API requests in ClickHouse at once per worker; more wait their turn (within the deadline)
+# Which endpoint a query runs for, as ClickHouse's log_comment: system.query_log then says what
+# each query of a page was for (bench/page.py reads it). Set by tracker/http/query.py execute().
+QUERY_LABEL: contextvars.ContextVar[str] = contextvars.ContextVar("query_label", default="")
 
 
 @dataclass(frozen=True)
@@ -62,12 +66,16 @@ class QueryRunner:
         return self._threads.client()
 
     async def offload(self, work: Callable[[], T]) -> T:
-        """work() (which calls `run`) on the runner's threads; ClickHouseUnavailable past deadline_s."""
-        return await self._threads.run(work, self.deadline_s)
+        """work() (which calls `run`) on the runner's threads; ClickHouseUnavailable past deadline_s.
+        The caller's context (QUERY_LABEL) goes along: executor threads do not inherit it."""
+        context = contextvars.copy_context()
+        return await self._threads.run(lambda: context.run(work), self.deadline_s)
 
     def run(self, sql: str, parameters: dict) -> Rows:
         try:
-            result = self._threads.client().query(sql, parameters=parameters, settings=self.settings)
+            label = QUERY_LABEL.get()
+            settings = {**self.settings, "log_comment": label} if label else self.settings
+            result = self._threads.client().query(sql, parameters=parameters, settings=settings)
         except OperationalError as exc:
             self._threads.forget_client()  # reconnect next time
             raise ClickHouseUnavailable(str(exc)[:300]) from None
