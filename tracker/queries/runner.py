@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextvars
 import math
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
@@ -55,6 +57,8 @@ class QueryRunner:
         }
         self.deadline_s = math.ceil(max_execution_s) + GRACE_S
         self._threads = ClickHouseThreads("clickhouse-query", THREADS, self.connect)
+        self._running: dict[str, Future] = {}  # identical queries in ClickHouse now, by their text and parameters
+        self._running_lock = threading.Lock()
 
     def connect(self, **settings):
         """A client whose calls give up when a request would: at the deadline."""
@@ -72,6 +76,31 @@ class QueryRunner:
         return await self._threads.run(lambda: context.run(work), self.deadline_s)
 
     def run(self, sql: str, parameters: dict) -> Rows:
+        """The query's rows. A query identical (text and parameters) to one already running waits
+        for that one's answer instead of running again: the page's three lists of pages ask the
+        same two queries (tracker/owner/breakdowns.py), and so do owners reloading one page."""
+        key = f"{sql}\x00{sorted(parameters.items())!r}"
+        with self._running_lock:
+            running = self._running.get(key)
+            if running is None:
+                running = self._running[key] = Future()
+                owner = True
+            else:
+                owner = False
+        if not owner:
+            return running.result()  # the running query's caller has the deadline: it ends by then
+        try:
+            rows = self._run(sql, parameters)
+            running.set_result(rows)
+            return rows
+        except BaseException as exc:
+            running.set_exception(exc)
+            raise
+        finally:
+            with self._running_lock:
+                del self._running[key]
+
+    def _run(self, sql: str, parameters: dict) -> Rows:
         try:
             label = QUERY_LABEL.get()
             settings = {**self.settings, "log_comment": label} if label else self.settings
