@@ -100,3 +100,26 @@ def test_a_failed_query_leaves_nothing_behind(db):
     assert runner._running == {}  # nothing left behind: the next identical query runs
     with pytest.raises(DatabaseError):
         runner.run("SELECT no_such_column FROM events", {})
+
+
+def test_within_shared_answers_a_query_answered_before_is_not_run_again(db):
+    import asyncio
+
+    from tracker.queries.runner import shared_answers
+
+    runner = QueryRunner(db.runner.target, 10, 1 << 30)
+    sql, params = "SELECT generateUUIDv4() AS id", {}
+
+    async def page() -> list:
+        async def panel():
+            return (await runner.offload(lambda: runner.run(sql, params))).rows[0][0]
+
+        with shared_answers():
+            first = await panel()  # answered before the next two start: shared all the same
+            return [first, *await asyncio.gather(panel(), panel())]
+
+    ids = asyncio.run(page())
+    assert len(set(ids)) == 1
+    assert len(set(asyncio.run(page()) + ids)) == 2  # another page: its own run
+    assert runner.run(sql, params).rows[0][0] not in ids  # outside any page: runs afresh
+    runner.close()

@@ -8,12 +8,13 @@ limit plus GRACE_S) gets ClickHouseUnavailable, a 503, instead of waiting for a 
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import math
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import Callable, Iterator, TypeVar
 
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
@@ -31,6 +32,21 @@ THREADS = 8  # query API requests in ClickHouse at once per worker; more wait th
 # Which endpoint a query runs for, as ClickHouse's log_comment: system.query_log then says what
 # each query of a page was for (bench/page.py reads it). Set by tracker/http/query.py execute().
 QUERY_LABEL: contextvars.ContextVar[str] = contextvars.ContextVar("query_label", default="")
+# The answers of one page's queries, by query (see shared_answers): set, the tasks a page gathers
+# share the dict (a context copy is shallow), so each distinct query of the page runs once.
+_PAGE_ANSWERS: contextvars.ContextVar[dict | None] = contextvars.ContextVar("page_answers", default=None)
+
+
+@contextlib.contextmanager
+def shared_answers() -> Iterator[None]:
+    """Within it (and in the tasks started within it), a query identical to one this block already
+    ran or is running gets that one's answer: a page whose panels ask the same query (its three
+    lists of pages, its three device lists) runs it once, however its queries are scheduled."""
+    token = _PAGE_ANSWERS.set({})
+    try:
+        yield
+    finally:
+        _PAGE_ANSWERS.reset(token)
 
 
 @dataclass(frozen=True)
@@ -77,28 +93,29 @@ class QueryRunner:
 
     def run(self, sql: str, parameters: dict) -> Rows:
         """The query's rows. A query identical (text and parameters) to one already running waits
-        for that one's answer instead of running again: the page's three lists of pages ask the
-        same two queries (tracker/owner/breakdowns.py), and so do owners reloading one page."""
+        for that one's answer instead of running again (owners reloading one page), and within
+        shared_answers() to one already answered too."""
         key = f"{sql}\x00{sorted(parameters.items())!r}"
+        page = _PAGE_ANSWERS.get()
+        answers = self._running if page is None else page
         with self._running_lock:
-            running = self._running.get(key)
-            if running is None:
-                running = self._running[key] = Future()
-                owner = True
-            else:
-                owner = False
+            answer = answers.get(key)
+            owner = answer is None
+            if owner:
+                answer = answers[key] = Future()
         if not owner:
-            return running.result()  # the running query's caller has the deadline: it ends by then
+            return answer.result()  # the running query's caller has the deadline: it ends by then
         try:
             rows = self._run(sql, parameters)
-            running.set_result(rows)
+            answer.set_result(rows)
             return rows
         except BaseException as exc:
-            running.set_exception(exc)
+            answer.set_exception(exc)
             raise
         finally:
-            with self._running_lock:
-                del self._running[key]
+            if page is None:
+                with self._running_lock:
+                    del self._running[key]
 
     def _run(self, sql: str, parameters: dict) -> Rows:
         try:
