@@ -4,7 +4,7 @@ These machines have 2 cores and are noisy, so ratios (tracker / baseline, same r
 are what to compare across commits; absolute numbers are printed for information. Everything runs
 on loopback with bounded durations. Results also go to bench/results.json.
 
-    python bench/run.py [--seconds 10] [--soak-seconds 300] [--funnel-events 10000000] [--quick]
+    python bench/run.py [--seconds 10] [--soak-seconds 300] [--funnel-events 10000000] [--page-events 10000000] [--quick]
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from bench.cohorts import measure_cohorts  # noqa: E402
 from bench.flush import measure_flush  # noqa: E402
 from bench.funnel import measure_funnel  # noqa: E402
 from bench.openloop import open_loop  # noqa: E402
+from bench.page import QUERY_LOG_CONFIG, measure_page  # noqa: E402
 from tracker.clickhouse import embedded  # noqa: E402
 from tracker.clickhouse.client import Target, connect  # noqa: E402
 
@@ -38,17 +39,20 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=128, help="concurrent connections of the load generator")
     parser.add_argument("--soak-seconds", type=float, default=300.0, help="duration of the memory soak")
     parser.add_argument("--funnel-events", type=int, default=10_000_000, help="events generated for the funnel benchmark")
+    parser.add_argument("--page-events", type=int, default=10_000_000, help="events generated for the owner's page benchmark")
+    parser.add_argument("--page-repeat", type=int, default=7, help="times the owner's page is loaded (median, p90)")
     parser.add_argument("--quick", action="store_true", help="short runs (smoke test of the harness)")
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.soak_seconds, args.funnel_events = 3.0, 10.0, 200_000
+        args.page_events, args.page_repeat = 200_000, 3
 
     results: dict = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "args": vars(args)}
     rows: list[tuple[str, str, str, str]] = []
     with tempfile.TemporaryDirectory(prefix="funnelhouse-bench-") as tmp:
         tmp = Path(tmp)
         say("starting the embedded ClickHouse")
-        clickhouse = embedded.start(tmp / "clickhouse")
+        clickhouse = embedded.start(tmp / "clickhouse", extra_config=QUERY_LOG_CONFIG)  # the page's queries are read from query_log
         try:
             run_ingest(args, tmp, clickhouse, results, rows)
             say("flush: spool segments through the flusher vs raw clickhouse-connect inserts")
@@ -72,6 +76,16 @@ def main() -> int:
                          f"ratio {cohorts['rows_read'] / max(cohorts['old_rows_read'], 1):.4f} (target < 1) {ok(cohorts['rows_read'] < cohorts['old_rows_read'])}"))
             rows.append(("cohorts, best time (ms)", f"{cohorts['ms']:.0f}", f"{cohorts['old_ms']:.0f} all-events SQL",
                          f"ratio {cohorts['ms'] / max(cohorts['old_ms'], 1e-9):.2f} (for information)"))
+            say(f"owner's page: generating {args.page_events:,} shop events, loading /app/shop0 {args.page_repeat} times")
+            page = measure_page(tmp, clickhouse, args.page_events, args.page_repeat)
+            results["owner_page"] = page
+            rows.append((f"owner's page, every panel, 30 days, {page['events']:,} events: server ms median / p90",
+                         f"{page['server_ms_median']:.0f} / {page['server_ms_p90']:.0f}",
+                         f"{page['stats_alone_ms_median']:.0f} stats alone (ratio {page['ratio_to_stats']:.1f})",
+                         f"target < 500 {ok(page['server_ms_median'] < 500)}"))
+            rows.append(("owner's page: ClickHouse CPU ms / rows read / queries (median)",
+                         f"{page['clickhouse_cpu_ms_median']:.0f} / {page['read_rows_median']:,.0f} / {page['queries_median']:.0f}",
+                         f"load average {' '.join(page['loadavg'])}", ""))
         finally:
             clickhouse.stop()
 

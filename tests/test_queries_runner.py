@@ -38,3 +38,88 @@ def test_unreachable_clickhouse_is_clickhouse_unavailable(db):
     runner = QueryRunner(replace(db.runner.target, port=port), 5, 1 << 30)
     with pytest.raises(ClickHouseUnavailable):
         runner.run("SELECT 1", {})
+
+
+class _CountingLock:
+    """The runner's lock, counting how often it was taken (each run() takes it first to look up
+    the queries running now), so a test knows a second caller has looked."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock, self.taken, self.changed = threading.Lock(), 0, threading.Condition()
+
+    def __enter__(self):
+        self._lock.acquire()
+        with self.changed:
+            self.taken += 1
+            self.changed.notify_all()
+
+    def __exit__(self, *exc) -> None:
+        self._lock.release()
+
+    def wait_taken(self, times: int) -> None:
+        with self.changed:
+            assert self.changed.wait_for(lambda: self.taken >= times, timeout=30)
+
+
+def test_identical_queries_at_once_run_once(db):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    runner = QueryRunner(db.runner.target, 10, 1 << 30)
+    runner._running_lock = lock = _CountingLock()
+    release, calls, real_run = threading.Event(), [], runner._run
+
+    def held_run(sql, parameters):
+        calls.append(sql)
+        assert release.wait(30)
+        return real_run(sql, parameters)
+
+    runner._run = held_run
+    sql, params = "SELECT generateUUIDv4() AS id, {v:String} AS v", {"v": "page"}
+    with ThreadPoolExecutor(3) as pool:
+        first = pool.submit(runner.run, sql, params)
+        lock.wait_taken(1)  # the first is running (held)
+        second = pool.submit(runner.run, sql, params)
+        other = pool.submit(runner.run, sql, {"v": "other page"})  # other parameters: a query of its own
+        lock.wait_taken(3)
+        release.set()
+        answers = first.result(30), second.result(30), other.result(30)
+    assert len(calls) == 2  # the identical one did not run again
+    assert answers[0] is answers[1] and answers[2].rows[0][1] == "other page"
+    # Once answered, the same query runs afresh: a new UUID.
+    runner._run = real_run
+    assert runner.run(sql, params).rows[0][0] != answers[0].rows[0][0]
+
+
+def test_a_failed_query_leaves_nothing_behind(db):
+    runner = QueryRunner(db.runner.target, 10, 1 << 30)
+    with pytest.raises(DatabaseError):
+        runner.run("SELECT no_such_column FROM events", {})
+    assert runner._running == {}  # nothing left behind: the next identical query runs
+    with pytest.raises(DatabaseError):
+        runner.run("SELECT no_such_column FROM events", {})
+
+
+def test_within_shared_answers_a_query_answered_before_is_not_run_again(db):
+    import asyncio
+
+    from tracker.queries.runner import shared_answers
+
+    runner = QueryRunner(db.runner.target, 10, 1 << 30)
+    sql, params = "SELECT generateUUIDv4() AS id", {}
+
+    async def page() -> list:
+        async def panel():
+            return (await runner.offload(lambda: runner.run(sql, params))).rows[0][0]
+
+        with shared_answers():
+            first = await panel()  # answered before the next two start: shared all the same
+            return [first, *await asyncio.gather(panel(), panel())]
+
+    ids = asyncio.run(page())
+    assert len(set(ids)) == 1
+    assert len(set(asyncio.run(page()) + ids)) == 2  # another page: its own run
+    assert runner.run(sql, params).rows[0][0] not in ids  # outside any page: runs afresh
+    runner.close()

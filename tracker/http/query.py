@@ -25,10 +25,11 @@ from tracker.http import tables
 from tracker.http.api_params import ENDPOINTS, Endpoint
 from tracker.http.auth import authorize
 from tracker.http.responses import json_response
-from tracker.queries import carts, channels, cohorts, devices, funnels, pages, products, realtime, sales_cycle, stats
+from tracker.queries import abandoned, carts, channels, cohorts, devices, funnels, pages, products, realtime, sales_cycle, stats
 from tracker.queries.compare import COMPARISONS
 from tracker.queries.durations import format_duration, parse_duration
 from tracker.queries.errors import ParamError, ParamErrors, QueryLimit
+from tracker.queries.runner import QUERY_LABEL
 from tracker.queries.segments import Segment, describe, parse_segment
 from tracker.queries.steps import parse_steps, unknown_step_names
 from tracker.queries.timerange import COMPARE_MODES, TimeRange, check_interval, compared_range, parse_range
@@ -130,6 +131,7 @@ async def execute(tracker, site: Site, name: str, params: Params) -> dict:
     """The endpoint's answer as a dict, for the API and for the pages (/app); ApiError for bad
     parameters (400) and for a ClickHouse that is unreachable or stopped the query (503)."""
     query = QUERIES[name]
+    QUERY_LABEL.set(name)  # this task's queries are logged as the endpoint's (each gathered task has its own context)
     built = query.build(tracker, site, params)
     mode = params.choice("compare", COMPARE_MODES, None)  # None where the endpoint takes no `compare`
     params.check()
@@ -325,10 +327,25 @@ def _cart_query(kind: str):
 
 
 def _run_carts(tracker, query: carts.CartQuery, params: Params):
-    return {
-        "site": query.site, "kind": query.kind, **query.range.as_dict(), "idle": format_duration(query.idle_s),
-        **carts.run_carts(tracker.queries, query),
-    }
+    return _carts_result(query, carts.run_carts(tracker.queries, query))
+
+
+def _carts_result(query: carts.CartQuery, answer: dict) -> dict:
+    return {"site": query.site, "kind": query.kind, **query.range.as_dict(), "idle": format_duration(query.idle_s), **answer}
+
+
+async def execute_abandoned(tracker, site: Site, cart_params: Params, item_params: Params) -> tuple[dict, dict]:
+    """What abandoned_carts (for cart_params) and abandoned_products (for item_params) answer,
+    evaluated at the same time, from one computation of the abandoned carts (tracker/queries/abandoned.py):
+    the owner's page shows both. The parameters may differ in `limit` only."""
+    build = QUERIES["abandoned_carts"].build
+    QUERY_LABEL.set("abandoned_carts+products")
+    cart_query, item_query = build(tracker, site, cart_params), build(tracker, site, item_params)
+    cart_params.check()
+    item_params.check()
+    item_query = replace(item_query, at=cart_query.at)  # the same carts in both
+    cart_answer, item_answer = await offload(tracker, lambda: abandoned.run_both(tracker.queries, cart_query, item_query))
+    return _carts_result(cart_query, cart_answer), _abandoned_products_result(item_query, item_answer)
 
 
 # --- stats ----------------------------------------------------------------------------------
@@ -428,10 +445,11 @@ def _run_products(tracker, query: products.ProductQuery, params: Params):
 
 
 def _run_abandoned_products(tracker, query: carts.CartQuery, params: Params):
-    return {
-        "site": query.site, **query.range.as_dict(), "idle": format_duration(query.idle_s),
-        **products.run_abandoned(tracker.queries, query),
-    }
+    return _abandoned_products_result(query, products.run_abandoned(tracker.queries, query))
+
+
+def _abandoned_products_result(query: carts.CartQuery, answer: dict) -> dict:
+    return {"site": query.site, **query.range.as_dict(), "idle": format_duration(query.idle_s), **answer}
 
 
 # --- end of cohorts and products -----------------------------------------------------------

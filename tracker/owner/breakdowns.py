@@ -20,15 +20,16 @@ PAGE_KINDS = ("top", "entry", "exit")
 DEVICE_DIMENSIONS = ("device", "browser", "os")
 
 
-async def gather(query: Query, days: dict[str, str]) -> dict:
+async def gather(query: Query, days: dict[str, str], abandoned_products: Awaitable[dict] | None = None) -> dict:
     """The panels' answers: {"pages": {kind: answer}, "devices": {by: answer}, "products",
-    "abandoned_products", "cohorts", "sales_cycle"}."""
+    "abandoned_products", "cohorts", "sales_cycle"}. abandoned_products: its answer, when the
+    caller gets it along with the abandoned carts (pages.py: one computation of the carts for both)."""
     limit = str(SHOWN)
     answers = await asyncio.gather(
         *(query("pages", days, kind=kind, limit=limit) for kind in PAGE_KINDS),
         *(query("devices", days, by=by, limit=limit) for by in DEVICE_DIMENSIONS),
         query("products", days, limit=limit),
-        query("abandoned_products", days, limit=limit),
+        abandoned_products or query("abandoned_products", days, limit=limit),
         # Cohorts need more than a month to say anything: the API's default twelve monthly cohorts
         # up to the range's end (`from` would only keep the customers who first bought in the range).
         query("cohorts", {"to": days["to"]}),

@@ -86,11 +86,13 @@ def read_params(q: CartQuery) -> dict:
     }
 
 
-def build_sql(q: CartQuery) -> tuple[str, dict]:
+def build_sql(q: CartQuery, source: str | None = None) -> tuple[str, dict]:
+    """The page of carts; `source` replaces the view of the kind (a CTE of its rows, as
+    tracker/queries/abandoned.py shares them with the abandoned items)."""
     params = read_params(q)
     params["limit"] = q.limit + 1  # one more tells whether there is a next page
     sort_time = "last_activity" if q.kind == "abandoned" else "assumeNotNull(purchased_at)"
-    source = SOURCES[q.kind]
+    source = source or SOURCES[q.kind]
     columns = CART_COLUMNS if q.kind == "abandoned" else f"{CART_COLUMNS}, {_RECOVERED_COLUMNS}"
     filters = [f"{sort_time} >= {{start:DateTime64(3)}}", f"{sort_time} < {{end:DateTime64(3)}}"]
     if q.min_value is not None:
@@ -169,7 +171,11 @@ def cart_answer(row: dict, kind: str, tz: ZoneInfo) -> dict:
 
 def run_carts(runner: QueryRunner, q: CartQuery) -> dict:
     sql, params = build_sql(q)
-    rows = runner.run(sql, params).dicts()
+    return carts_answer(runner, q, runner.run(sql, params).dicts())
+
+
+def carts_answer(runner: QueryRunner, q: CartQuery, rows: list[dict]) -> dict:
+    """The answer from the rows of build_sql (runner: for the totals of a page past the last cart)."""
     tz = ZoneInfo(q.range.timezone)
     page = rows[: q.limit]
     next_cursor = None

@@ -19,6 +19,8 @@ from tracker.queries.timerange import TimeRange
 
 DIMENSIONS = ("device", "browser", "os")
 DEFAULT_LIMIT = 100
+# A visit's or order's `channel`, (device, browser, os), as one row per dimension: (dimension, its value).
+_BY_DIMENSION = "[" + ", ".join(f"('{d}', channel.{i})" for i, d in enumerate(DIMENSIONS, 1)) + "]"
 MAX_LIMIT = 1000
 
 
@@ -39,14 +41,24 @@ class DeviceQuery:
 
 
 def build_sql(q: DeviceQuery) -> tuple[str, str, dict]:
-    """Visitors, visits and converted visits per value (and in all), and /channels' orders query."""
+    """Visitors, visits and converted visits per value (and in all), and the orders per value, as
+    /channels credits them (last touch): for all three dimensions in one pass over the events,
+    each row naming its `dimension`. The SQL is the same whatever `by`, so the page's three lists
+    (tracker/owner/breakdowns.py) are one query each (QueryRunner runs identical queries once)."""
     channel = q.channel_query()
-    _, orders, params = channels.build_sql(channel)
+    params = channel.params()
     traffic = f"""
-    SELECT grouping(channel) AS overall, channel, uniqExact(visitor_id) AS visitors, count() AS sessions,
+    SELECT grouping(entry_value) AS overall, entry.1 AS dimension, entry.2 AS entry_value, uniqExact(visitor_id) AS visitors, count() AS sessions,
         countIf(purchased) AS converted_sessions
-    FROM ({channels.visits_sql(channel, params, "start")})
-    GROUP BY GROUPING SETS ((), (channel))"""
+    FROM ({channels.visits_sql(channel, params, "start", columns=DIMENSIONS)})
+    ARRAY JOIN {_BY_DIMENSION} AS entry
+    GROUP BY GROUPING SETS ((dimension), (dimension, entry_value))"""
+    orders = f"""
+    SELECT grouping(entry_value) AS overall, entry.1 AS dimension, entry.2 AS entry_value, currency, count() AS orders,
+        sum(ifNull(value, toDecimal64(0, 4))) AS revenue
+    FROM ({channels.attributed_orders_sql(channel, params, columns=DIMENSIONS)})
+    ARRAY JOIN {_BY_DIMENSION} AS entry
+    GROUP BY GROUPING SETS ((dimension, currency), (dimension, entry_value, currency))"""
     return traffic, orders, params
 
 
@@ -65,10 +77,11 @@ def _figures(traffic: dict | None, revenue: dict) -> dict:
 def run_devices(runner: QueryRunner, q: DeviceQuery) -> dict:
     traffic_sql, orders_sql, params = build_sql(q)
     # Key None: all values together (a value can be any string, even "total").
-    traffic = {None if r["overall"] else r["channel"]: r for r in runner.run(traffic_sql, params).dicts()}
+    traffic = {None if r["overall"] else r["entry_value"]: r for r in runner.run(traffic_sql, params).dicts() if r["dimension"] == q.by}
     revenue: dict = {}
     for r in runner.run(orders_sql, params).dicts():
-        revenue.setdefault(None if r["overall"] else r["channel"], {})[r["currency"]] = (r["orders"], r["revenue"])
+        if r["dimension"] == q.by:
+            revenue.setdefault(None if r["overall"] else r["entry_value"], {})[r["currency"]] = (r["orders"], r["revenue"])
     values = [{"value": v, **_figures(traffic.get(v), revenue.get(v, {}))} for v in (set(traffic) | set(revenue)) - {None}]
     # Most visitors first, then most orders, then by name: a stable order for equal values.
     values.sort(key=lambda v: (-v["visitors"], -v["orders"], v["value"]))

@@ -82,7 +82,8 @@ def build_sql(q: ProductQuery) -> tuple[str, dict]:
     return sql, params
 
 
-def abandoned_sql(q: carts.CartQuery) -> tuple[str, dict]:
+def abandoned_sql(q: carts.CartQuery, source: str | None = None) -> tuple[str, dict]:
+    """The items of the abandoned carts; `source` replaces the abandoned carts view (see carts.build_sql)."""
     params = {**carts.read_params(q), "limit": q.limit}
     filters = ["last_activity >= {start:DateTime64(3)}", "last_activity < {end:DateTime64(3)}"]
     if q.min_value is not None:
@@ -95,7 +96,7 @@ def abandoned_sql(q: carts.CartQuery) -> tuple[str, dict]:
         uniqExact(visitor_id, cart_no) AS carts, sum(line_quantity) AS units,
         sumMap(map(currency, toDecimal64(line_quantity, 4) * line_price)) AS item_value,
         countIf(NOT overall) OVER () AS items_total
-    FROM {carts.SOURCES['abandoned']}
+    FROM {source or carts.SOURCES['abandoned']}
     ARRAY JOIN item_ids AS item_id, item_names AS line_name, quantities AS line_quantity, prices AS line_price
     WHERE {' AND '.join(filters)}
     GROUP BY GROUPING SETS ((), (item_id))
@@ -137,7 +138,11 @@ def run_products(runner: QueryRunner, q: ProductQuery) -> dict:
 
 def run_abandoned(runner: QueryRunner, q: carts.CartQuery) -> dict:
     sql, params = abandoned_sql(q)
-    rows = runner.run(sql, params).dicts()
+    return abandoned_answer(q, runner.run(sql, params).dicts())
+
+
+def abandoned_answer(q: carts.CartQuery, rows: list[dict]) -> dict:
+    """The answer from the rows of abandoned_sql."""
     overall = next((r for r in rows if r["overall"]), None)
     items = [
         {"item_id": r["item_id"], "item_name": r["item_name"], "carts": r["carts"], "units": r["units"],

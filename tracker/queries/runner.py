@@ -8,9 +8,13 @@ limit plus GRACE_S) gets ClickHouseUnavailable, a 503, instead of waiting for a 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import Callable, Iterator, TypeVar
 
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
@@ -25,6 +29,24 @@ _LIMIT_CODES = ("Code: 159.", "Code: 241.", "Code: 158.", "Code: 396.")
 # Beyond max_execution_time: the answer's transfer, and ClickHouse noticing its own time limit.
 GRACE_S = 3
 THREADS = 8  # query API requests in ClickHouse at once per worker; more wait their turn (within the deadline)
+# Which endpoint a query runs for, as ClickHouse's log_comment: system.query_log then says what
+# each query of a page was for (bench/page.py reads it). Set by tracker/http/query.py execute().
+QUERY_LABEL: contextvars.ContextVar[str] = contextvars.ContextVar("query_label", default="")
+# The answers of one page's queries, by query (see shared_answers): set, the tasks a page gathers
+# share the dict (a context copy is shallow), so each distinct query of the page runs once.
+_PAGE_ANSWERS: contextvars.ContextVar[dict | None] = contextvars.ContextVar("page_answers", default=None)
+
+
+@contextlib.contextmanager
+def shared_answers() -> Iterator[None]:
+    """Within it (and in the tasks started within it), a query identical to one this block already
+    ran or is running gets that one's answer: a page whose panels ask the same query (its three
+    lists of pages, its three device lists) runs it once, however its queries are scheduled."""
+    token = _PAGE_ANSWERS.set({})
+    try:
+        yield
+    finally:
+        _PAGE_ANSWERS.reset(token)
 
 
 @dataclass(frozen=True)
@@ -51,6 +73,8 @@ class QueryRunner:
         }
         self.deadline_s = math.ceil(max_execution_s) + GRACE_S
         self._threads = ClickHouseThreads("clickhouse-query", THREADS, self.connect)
+        self._running: dict[str, Future] = {}  # identical queries in ClickHouse now, by their text and parameters
+        self._running_lock = threading.Lock()
 
     def connect(self, **settings):
         """A client whose calls give up when a request would: at the deadline."""
@@ -62,12 +86,42 @@ class QueryRunner:
         return self._threads.client()
 
     async def offload(self, work: Callable[[], T]) -> T:
-        """work() (which calls `run`) on the runner's threads; ClickHouseUnavailable past deadline_s."""
-        return await self._threads.run(work, self.deadline_s)
+        """work() (which calls `run`) on the runner's threads; ClickHouseUnavailable past deadline_s.
+        The caller's context (QUERY_LABEL) goes along: executor threads do not inherit it."""
+        context = contextvars.copy_context()
+        return await self._threads.run(lambda: context.run(work), self.deadline_s)
 
     def run(self, sql: str, parameters: dict) -> Rows:
+        """The query's rows. A query identical (text and parameters) to one already running waits
+        for that one's answer instead of running again (owners reloading one page), and within
+        shared_answers() to one already answered too."""
+        key = f"{sql}\x00{sorted(parameters.items())!r}"
+        page = _PAGE_ANSWERS.get()
+        answers = self._running if page is None else page
+        with self._running_lock:
+            answer = answers.get(key)
+            owner = answer is None
+            if owner:
+                answer = answers[key] = Future()
+        if not owner:
+            return answer.result()  # the running query's caller has the deadline: it ends by then
         try:
-            result = self._threads.client().query(sql, parameters=parameters, settings=self.settings)
+            rows = self._run(sql, parameters)
+            answer.set_result(rows)
+            return rows
+        except BaseException as exc:
+            answer.set_exception(exc)
+            raise
+        finally:
+            if page is None:
+                with self._running_lock:
+                    del self._running[key]
+
+    def _run(self, sql: str, parameters: dict) -> Rows:
+        try:
+            label = QUERY_LABEL.get()
+            settings = {**self.settings, "log_comment": label} if label else self.settings
+            result = self._threads.client().query(sql, parameters=parameters, settings=settings)
         except OperationalError as exc:
             self._threads.forget_client()  # reconnect next time
             raise ClickHouseUnavailable(str(exc)[:300]) from None
