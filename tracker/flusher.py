@@ -21,7 +21,7 @@ from typing import Callable, TypeVar
 
 from tracker import metrics
 from tracker.clickhouse.client import Target, connect
-from tracker.events import COLUMN_NAMES, row_format
+from tracker.events import COLUMN_NAMES, ROW_FORMAT, json_row_format
 from tracker.spool import Segment, Spool, adopted
 
 log = logging.getLogger("tracker.flusher")
@@ -117,7 +117,7 @@ class Flusher:
         try:
             if self._client is None:
                 self._client = connect(self.target, read_timeout_s=INSERT_READ_TIMEOUT_S)
-            insert_rows(self._client, data, segment.token)
+            insert_rows(self._client, data, segment.token, segment.row_format or json_row_format(data))
         except Exception as exc:  # noqa: BLE001 - any failure means: keep the segment, retry later
             self._client = None
             metrics.FLUSH_FAILURES.inc()
@@ -150,12 +150,12 @@ class Flusher:
                 segment.path.unlink()
 
 
-def insert_rows(client, data: bytes, token: str) -> None:
-    """One insert of encoded rows (tracker/events.py); a retry with the same token stores them once."""
+def insert_rows(client, data: bytes, token: str, fmt: str = ROW_FORMAT) -> None:
+    """One insert of rows encoded in `fmt` (tracker/events.py); a retry with the same token stores them once."""
     client.raw_insert(
         "events",
         column_names=COLUMN_NAMES,
         insert_block=data,
-        fmt=row_format(data),
+        fmt=fmt,
         settings=INSERT_SETTINGS | {"insert_deduplication_token": token},
     )
