@@ -59,10 +59,11 @@ def test_the_per_event_head_written_by_hand_is_its_columns_in_rowbinary():
     import uuid
 
     from tracker.events import row_encoder
-    from tracker.ingest.pipeline import HEAD, encode_head
+    from tracker.ingest.pipeline import HEAD, encode_row
     from tracker.rowbinary import string
 
     for values in [("demo", NOW - 1, NOW, uuid.UUID(int=2**128 - 3), "page_view", 2**64 - 1, "", ""),
                    ("d" * 64, 0, NOW, uuid.UUID(int=5), "n" * 64, 0, "s" * 128, "c\u00e9" * 70)]:
         site, ts, received, event_id, name, visitor, session, customer = values
-        assert encode_head(string(site), ts, received, event_id, string(name), visitor, session, customer) == row_encoder(HEAD)(values)
+        assert encode_row(string(site), ts, received, event_id, string(name), visitor, session, customer, b"P", b"E") == (
+            row_encoder(HEAD)(values) + b"PE")

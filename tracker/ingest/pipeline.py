@@ -49,11 +49,12 @@ _STRING = rowbinary.string
 NAMES_CACHED = 4096  # encoded sites and event names: few, repeated by every event
 
 
-def encode_head(site: bytes, ts: int, received: int, event_id, name: bytes, visitor: int, session: str, customer_id: str) -> bytes:
-    """HEAD's values in RowBinary, `site` and `name` already encoded."""
+def encode_row(site: bytes, ts: int, received: int, event_id, name: bytes, visitor: int, session: str, customer_id: str,
+               page: bytes, end: bytes) -> bytes:
+    """A row: HEAD's values in RowBinary (`site` and `name` already encoded), then the page's and the other encoded parts."""
     n = event_id.int
     return b"".join((site, _TIMES_AND_ID(ts, received, n >> 64, n & _LOW64), name, _UINT64(visitor),
-                     _STRING(session) if session else _EMPTY, _STRING(customer_id) if customer_id else _EMPTY))
+                     _STRING(session) if session else _EMPTY, _STRING(customer_id) if customer_id else _EMPTY, page, end))
 
 
 @dataclass
@@ -142,8 +143,8 @@ class Pipeline:
             if name_bytes is None:
                 name_bytes = names[name] = _STRING(name)
             # The row's parts in storage order (ROW_LAYOUT): this event's own columns, then the page's and the rest.
-            start = encode_head(site_bytes, event.ts, received, event.event_id, name_bytes, visitor, event.session, event.customer_id)
-            lines.append(b"".join((start, page, end)))
+            lines.append(encode_row(site_bytes, event.ts, received, event.event_id, name_bytes, visitor, event.session,
+                                    event.customer_id, page, end))
             if key is not None:
                 kept_keys.append(key)
         return lines, kept_keys
