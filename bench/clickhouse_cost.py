@@ -21,12 +21,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import orjson  # noqa: E402
 
-from bench.flush import as_tuple, sample_rows  # noqa: E402
+from bench.flush import as_tuple, sample_rows, stored_rows  # noqa: E402
 from bench.harness import process_cpu_s  # noqa: E402
 from tracker.clickhouse import embedded  # noqa: E402
 from tracker.clickhouse.client import Target, connect  # noqa: E402
 from tracker.clickhouse.migrate import migrate  # noqa: E402
-from tracker.events import COLUMN_NAMES, ROW_FORMAT  # noqa: E402
+from tracker.events import COLUMN_NAMES, JSON_ROW_FORMAT, ROW_FORMAT  # noqa: E402
 from tracker.flusher import INSERT_SETTINGS  # noqa: E402
 
 IDLE_S = 10.0  # the server's own background work (system logs, the sleeping keep-alive query) is measured alone first
@@ -43,7 +43,8 @@ def main() -> int:
     parser.add_argument("--segment-rows", type=int, default=20_000, help="rows per insert (TRACKER_FLUSH_MAX_ROWS)")
     parser.add_argument("--live", type=float, default=0.0, metavar="SECONDS",
                         help="instead: a real tracker (2 workers) under wrk with batches of 20 for SECONDS; every query of the window broken down")
-    parser.add_argument("--formats", default=f"{ROW_FORMAT},Native", help="comma-separated: JSONCompactEachRow, JSONEachRow, Native (clickhouse-connect's encoder)")
+    parser.add_argument("--formats", default=f"{JSON_ROW_FORMAT},{ROW_FORMAT},Native",
+                        help="comma-separated: RowBinary (the flusher's), JSONCompactEachRow (the previous version's), JSONEachRow, Native (clickhouse-connect's encoder)")
     parser.add_argument("--settings", action="append", default=[], metavar="K=V[,K=V]",
                         help="insert settings of one more run per option, after the run without (e.g. input_format_parallel_parsing=0)")
     parser.add_argument("--rollup", action="store_true",
@@ -133,6 +134,8 @@ def measure(server, rows: list[dict], segment_rows: int, fmt: str, idle_us_per_s
 
 
 def encode(segment: list[dict], fmt: str) -> bytes:
+    if fmt == "RowBinary":
+        return b"".join(stored_rows(segment))
     if fmt == "JSONCompactEachRow":
         return b"".join(orjson.dumps([r[c] for c in COLUMN_NAMES]) + b"\n" for r in segment)
     if fmt == "JSONEachRow":
@@ -165,7 +168,7 @@ def rollup(server, rows: list[dict]) -> dict:
     for r in rows:  # a month of history, as a shop's database holds
         r["ts"] = round(now - rnd.random() * 30 * 86400, 3)
     for i in range(0, len(rows), 20_000):
-        client.raw_insert("events", column_names=COLUMN_NAMES, insert_block=encode(rows[i:i + 20_000], ROW_FORMAT), fmt=ROW_FORMAT)
+        client.raw_insert("events", column_names=COLUMN_NAMES, insert_block=encode(rows[i:i + 20_000], JSON_ROW_FORMAT), fmt=JSON_ROW_FORMAT)
     settle(client)
     return {"rows": len(rows), "costs": {view: refresh_cost(client, view) for view in ROLLUP_VIEWS}}
 

@@ -9,11 +9,9 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-import orjson
-
 from tracker.clickhouse.client import Target, connect
 from tracker.clickhouse.migrate import migrate
-from tracker.events import COLUMN_NAMES
+from tracker.events import COLUMN_NAMES, row_encoder
 from tracker.flusher import Flusher
 from tracker.spool import Spool
 
@@ -51,11 +49,24 @@ def as_tuple(row: dict) -> list:
     return values
 
 
+def as_stored(row: dict) -> tuple:
+    """A sample row's values as the pipeline encodes them (tracker/events.py): times in ms, a UUID."""
+    values = {**row, "ts": round(row["ts"] * 1000), "received_at": round(row["received_at"] * 1000),
+              "event_id": uuid.UUID(row["event_id"])}
+    return tuple(values[c] for c in COLUMN_NAMES)
+
+
+def stored_rows(rows: list[dict]) -> list[bytes]:
+    """Rows as the pipeline spools them."""
+    encode = row_encoder(COLUMN_NAMES)
+    return [encode(as_stored(r)) for r in rows]
+
+
 def measure_flush(target: Target, directory: Path, rows: int = ROWS) -> dict:
     migrate(target)
     client = connect(target)
     data = sample_rows(rows)
-    lines = [orjson.dumps([r[c] for c in COLUMN_NAMES]) + b"\n" for r in data]  # as the pipeline spools them
+    lines = stored_rows(data)
     tuples = [as_tuple(r) for r in data]
 
     async def through_flusher() -> float:

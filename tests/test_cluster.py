@@ -7,6 +7,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -15,7 +16,7 @@ from starlette.testclient import TestClient
 
 from tests.cluster_support import CLUSTER, shards  # noqa: F401 - shards: the module's fixture
 from tests.conftest import BROWSER_UA, count_rows, wait_for
-from tests.test_flusher import array_row
+from tests.test_flusher import stored_row
 from tracker.app import create_app
 from tracker.clickhouse.client import Target, connect
 from tracker.clickhouse.cluster import Cluster
@@ -156,8 +157,8 @@ def shard_counts(shards, site: str) -> list[int]:
 
 
 def segment_rows(site: str, visitors: int) -> list[bytes]:
-    return [array_row(site=site, ts=1790000000.5 + v, received_at=1790000001.0, name="page_view", visitor_id=v * 7919 + 1,
-                      event_id="00000000-0000-4000-8000-%012d" % v) for v in range(visitors)]
+    return [stored_row(site=site, ts=1790000000500 + 1000 * v, received_at=1790000001000, name="page_view", visitor_id=v * 7919 + 1,
+                       event_id=uuid.UUID("00000000-0000-4000-8000-%012d" % v)) for v in range(visitors)]
 
 
 def test_a_segment_inserted_twice_through_the_distributed_table_lands_once(shards, tmp_path):

@@ -2,7 +2,10 @@ import asyncio
 
 import pytest
 
-from tracker.spool import HEADER, PREALLOCATE_MIN, Segment, Spool, SpoolFull
+import zlib
+
+from tracker.events import ROW_FORMAT
+from tracker.spool import HEADER, JSON_HEADER, PREALLOCATE_MIN, Segment, Spool, SpoolFull
 
 
 def make_spool(root, **kw):
@@ -33,7 +36,7 @@ def test_concurrent_appends_share_a_commit_and_survive_close(tmp_path):
     raw = segment.path.read_bytes()
     records, offset = 0, 0
     while offset < len(raw):
-        length, _ = HEADER.unpack_from(raw, offset)
+        length, *_ = HEADER.unpack_from(raw, offset)
         offset += HEADER.size + length
         records += 1
     assert records < 50
@@ -114,8 +117,44 @@ def test_two_live_spools_take_different_slots(tmp_path):
 
 
 def test_segment_token_is_its_unique_name(tmp_path):
-    a, b = Segment(tmp_path / "1-2-aa.seg"), Segment(tmp_path / "1-2-bb.seg")
+    a, b = Segment(tmp_path / "1-2-aa.RowBinary.seg"), Segment(tmp_path / "1-2-bb.seg")
     assert (a.token, b.token) == ("1-2-aa", "1-2-bb")
+    assert (a.row_format, b.row_format) == ("RowBinary", None)
+
+
+def test_segments_are_named_with_the_format_of_their_rows_and_count_rows_of_any_bytes(tmp_path):
+    """Binary rows hold no newlines to count: each record carries its row count."""
+    rows = [b"\n\n\x00", b"", b"\x07"]
+
+    async def scenario():
+        spool = make_spool(tmp_path)
+        spool.start()
+        await spool.append(rows)
+        await spool.close()
+        spool.release()
+        return spool
+
+    [segment] = asyncio.run(scenario()).segments()
+    assert segment.path.name.endswith(f".{ROW_FORMAT}.seg") and segment.row_format == ROW_FORMAT
+    assert segment.read() == (b"".join(rows), 3)
+
+
+def test_a_segment_of_json_lines_from_the_previous_version_is_read_after_an_upgrade(tmp_path):
+    """The previous version's layout: `<id>.seg`, records of an 8-byte header (length, CRC32) and JSON lines."""
+    slot = tmp_path / "slot-0"
+    slot.mkdir()
+    records = [b"".join(lines(2)), b"".join(lines(3, 2))]
+    raw = b"".join(JSON_HEADER.pack(len(r), zlib.crc32(r)) + r for r in records)
+    (slot / "00000000000000000001-7-aabbccdd.seg").write_bytes(raw + JSON_HEADER.pack(40, 1) + b'{"torn"')
+    (slot / "00000000000000000002-7-aabbccdd.active").write_bytes(raw)  # open when the old version stopped
+    spool = make_spool(tmp_path)
+    try:
+        old = spool.segments()
+        assert [s.token for s in old] == ["00000000000000000001-7-aabbccdd", "00000000000000000002-7-aabbccdd"]
+        assert [s.row_format for s in old] == [None, None]
+        assert [s.read() for s in old] == [(b"".join(lines(5)), 5)] * 2
+    finally:
+        spool.release()
 
 
 def test_next_segment_is_written_zeros_prepared_ahead_and_dropped_on_close(tmp_path):

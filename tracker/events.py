@@ -2,15 +2,16 @@
 
 COLUMNS is the one place that names what a stored event holds; the migration in
 schema/migrations creates exactly these columns (tests/test_migrate.py checks the two agree).
-A stored row is encoded in ROW_FORMAT (see row_middle below): a JSON array in COLUMN_NAMES order, less
-than half the bytes of an object with keys, so less to write, sync, send and parse (measured: 294
-vs 656 bytes a row, and less ClickHouse CPU per row). The pipeline builds the arrays, the spool
-keeps them, the flusher inserts them.
+A stored row is encoded in ROW_FORMAT (see row_encoder below), ClickHouse's RowBinary: the
+pipeline encodes it once at ingest, the spool keeps the bytes, the flusher sends them as they are.
+ClickHouse reads a binary row for a fraction of the CPU of a JSON one (bench/clickhouse_cost.md).
 """
 
 from __future__ import annotations
 
-import orjson
+from typing import Callable
+
+from tracker import rowbinary
 
 # GA4 e-commerce names, so a shop instrumented for GA4/GTM maps 1:1. Custom names are allowed too.
 ECOMMERCE_EVENTS = (
@@ -64,28 +65,31 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 COLUMN_NAMES: tuple[str, ...] = tuple(c[0] for c in COLUMNS)
+COLUMN_TYPES: dict[str, str] = {c[0]: c[1] for c in COLUMNS}
 
-ROW_FORMAT = "JSONCompactEachRow"
-LEGACY_ROW_FORMAT = "JSONEachRow"  # segments spooled by versions before ROW_FORMAT hold JSON objects
-
-
-# A stored row is a JSON array of the values in COLUMN_NAMES order and a newline. The ingest
-# pipeline assembles it from encoded parts, so that columns many events share (a page's, a
-# browser's) are encoded once, not per event (this halved the cost of a row):
-#     orjson.dumps(first values)[:-1] + row_middle(more values) ... + row_end(last values)
-# tests/test_events.py checks that this is the JSON array of all the values.
+ROW_FORMAT = "RowBinary"
+# Segments spooled by earlier versions hold JSON lines: arrays in column order (JSON_ROW_FORMAT),
+# or, before that, objects (LEGACY_ROW_FORMAT). They are inserted in their own format after an upgrade.
+JSON_ROW_FORMAT = "JSONCompactEachRow"
+LEGACY_ROW_FORMAT = "JSONEachRow"
 
 
-def row_middle(values: tuple) -> bytes:
-    """b',v1,...,vn': values inside a row, after its first ones."""
-    return b"," + orjson.dumps(tuple(values))[1:-1]  # tuple(): orjson refuses named tuples
+# A stored row is its values in COLUMN_NAMES order, each in its type's RowBinary form
+# (tracker/rowbinary.py), with nothing between them: so a row is the concatenation of its parts,
+# and the ingest pipeline encodes columns many events share (a page's, a browser's) once, not per
+# event. tests/test_events.py checks that the parts make the row of all the values.
 
 
-def row_end(values: tuple) -> bytes:
-    """b',v1,...,vn]\\n': a row's last values."""
-    return b"," + orjson.dumps(tuple(values))[1:] + b"\n"
+def row_encoder(names: tuple[str, ...]) -> Callable[[tuple], bytes]:
+    """The encoder of these columns' values (a tuple in the order of `names`) as part of a row."""
+    encoders = tuple(rowbinary.encoder(COLUMN_TYPES[name]) for name in names)
+
+    def encode(values: tuple) -> bytes:
+        return b"".join([encode_one(value) for encode_one, value in zip(encoders, values, strict=True)])
+
+    return encode
 
 
-def row_format(data: bytes) -> str:
-    """The format of spooled rows: arrays (ROW_FORMAT), or objects in segments from older versions."""
-    return LEGACY_ROW_FORMAT if data[:1] == b"{" else ROW_FORMAT
+def json_row_format(data: bytes) -> str:
+    """The format of a segment of JSON lines spooled by an earlier version: arrays, or objects."""
+    return LEGACY_ROW_FORMAT if data[:1] == b"{" else JSON_ROW_FORMAT

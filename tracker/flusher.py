@@ -21,7 +21,7 @@ from typing import Callable, TypeVar
 
 from tracker import metrics
 from tracker.clickhouse.client import Target, connect
-from tracker.events import COLUMN_NAMES, row_format
+from tracker.events import COLUMN_NAMES, ROW_FORMAT, json_row_format
 from tracker.spool import Segment, Spool, adopted
 
 log = logging.getLogger("tracker.flusher")
@@ -40,6 +40,7 @@ T = TypeVar("T")
 # thread instead of being cut into chunks for a pool of parser threads; that pool's hand-offs cost
 # more than they save at this size: 4.64 -> 4.10 us CPU per row in ClickHouse's own accounting
 # (system.query_log, bench/clickhouse_cost.py, same run), and half the insert's wall time.
+# (Only text formats are parsed in parallel: it matters for the JSON segments of earlier versions.)
 INSERT_SETTINGS = {"distributed_foreground_insert": 1, "input_format_parallel_parsing": 0}
 
 
@@ -117,7 +118,7 @@ class Flusher:
         try:
             if self._client is None:
                 self._client = connect(self.target, read_timeout_s=INSERT_READ_TIMEOUT_S)
-            insert_rows(self._client, data, segment.token)
+            insert_rows(self._client, data, segment.token, segment.row_format or json_row_format(data))
         except Exception as exc:  # noqa: BLE001 - any failure means: keep the segment, retry later
             self._client = None
             metrics.FLUSH_FAILURES.inc()
@@ -150,12 +151,12 @@ class Flusher:
                 segment.path.unlink()
 
 
-def insert_rows(client, data: bytes, token: str) -> None:
-    """One insert of encoded rows (tracker/events.py); a retry with the same token stores them once."""
+def insert_rows(client, data: bytes, token: str, fmt: str = ROW_FORMAT) -> None:
+    """One insert of rows encoded in `fmt` (tracker/events.py); a retry with the same token stores them once."""
     client.raw_insert(
         "events",
         column_names=COLUMN_NAMES,
         insert_block=data,
-        fmt=row_format(data),
+        fmt=fmt,
         settings=INSERT_SETTINGS | {"insert_deduplication_token": token},
     )

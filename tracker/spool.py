@@ -1,12 +1,14 @@
 """A local write-ahead spool: events are durable on disk before the tracker answers 202.
 
 Layout: <spool>/slot-N/ per worker process (claimed with a file lock, so several workers and a
-restarted worker never share one). In a slot, the open segment is `<id>.active`; when it reaches
-the row or byte limit, or is older than the flush interval, it is sealed as `<id>.seg` and the
-flusher inserts it into ClickHouse with the segment id as deduplication token, then deletes it.
+restarted worker never share one). In a slot, the open segment is `<id>.<format>.active`; when it
+reaches the row or byte limit, or is older than the flush interval, it is sealed as
+`<id>.<format>.seg` and the flusher inserts it into ClickHouse in that format (tracker/events.py
+ROW_FORMAT when it was written) with the segment id as deduplication token, then deletes it.
 
-Each group commit appends one record: 8-byte header (payload length, CRC32) + JSON lines, then
-fdatasync. Concurrent requests within the commit window share one sync. A torn record at the tail
+Each group commit appends one record: 12-byte header (payload length, CRC32, rows) + the rows'
+bytes, then fdatasync. (Segments of earlier versions, `<id>.seg`, hold JSON lines in records with
+an 8-byte header, payload length and CRC32; they are still read and flushed after an upgrade.) Concurrent requests within the commit window share one sync. A torn record at the tail
 (crash mid-write) fails its CRC or length check and is skipped on replay. The next segment is
 created, filled with zeros and synced ahead of time, and a full one is sealed, on a second thread,
 so the path of a request's 202 holds nothing but the append and its sync.
@@ -31,10 +33,12 @@ from pathlib import Path
 from typing import Iterator
 
 from tracker import metrics
+from tracker.events import ROW_FORMAT
 
 log = logging.getLogger("tracker.spool")
 
-HEADER = struct.Struct("<II")
+HEADER = struct.Struct("<III")  # payload length, CRC32 of the row count and the payload, row count
+JSON_HEADER = struct.Struct("<II")  # an earlier version's: payload length, CRC32 of the payload of JSON lines
 SLOT_PREFIX = "slot-"
 ACTIVE, SEALED = ".active", ".seg"
 PREALLOCATE_MIN = 1 << 20
@@ -50,21 +54,32 @@ class Segment:
 
     @property
     def token(self) -> str:
-        return self.path.stem  # unique forever: nanosecond time + pid + random
+        return self.path.name.split(".", 1)[0]  # the id: unique forever (nanosecond time + pid + random)
+
+    @property
+    def row_format(self) -> str | None:
+        """The ClickHouse format of its rows, named in the file name; None for JSON lines of an earlier version."""
+        return segment_format(self.path)
 
     def read(self) -> tuple[bytes, int]:
-        """The JSON lines of every intact record, and how many lines; a torn tail is skipped."""
+        """The rows of every intact record, and how many; a torn tail is skipped."""
         raw = self.path.read_bytes()
-        chunks, offset = [], 0
-        while offset + HEADER.size <= len(raw):
-            length, crc = HEADER.unpack_from(raw, offset)
+        json_lines = self.row_format is None
+        header = JSON_HEADER if json_lines else HEADER
+        chunks, rows, offset = [], 0, 0
+        while offset + header.size <= len(raw):
+            if json_lines:
+                (length, crc), count = header.unpack_from(raw, offset), 0
+            else:
+                length, crc, count = header.unpack_from(raw, offset)
             if length == 0:
                 break  # the preallocated, never written end of a segment whose process died
-            start, end = offset + HEADER.size, offset + HEADER.size + length
+            start, end = offset + header.size, offset + header.size + length
             payload = raw[start:end]
-            if end > len(raw) or zlib.crc32(payload) != crc:
+            if end > len(raw) or (zlib.crc32(payload) if json_lines else record_crc(payload, count)) != crc:
                 break
             chunks.append(payload)
+            rows += count
             offset = end
         if raw[offset:].strip(b"\0"):
             log.warning(
@@ -72,7 +87,18 @@ class Segment:
                 extra={"segment": self.path.name, "skipped_bytes": len(raw) - offset},
             )
         data = b"".join(chunks)
-        return data, data.count(b"\n")
+        return data, data.count(b"\n") if json_lines else rows
+
+
+def segment_format(path: Path) -> str | None:
+    """`<id>.<format>.seg` (or .active): the format; `<id>.seg`: None, JSON lines of an earlier version."""
+    parts = path.name.split(".")
+    return parts[1] if len(parts) == 3 else None
+
+
+def record_crc(payload: bytes, rows: int) -> int:
+    """CRC32 of the row count and the payload: a record torn or damaged anywhere fails it."""
+    return zlib.crc32(payload, zlib.crc32(rows.to_bytes(4, "little")))
 
 
 def new_segment_id() -> str:
@@ -90,9 +116,10 @@ def fsync_dir(path: Path) -> None:
 def seal_leftovers(slot: Path) -> None:
     """Turn the open segment of a process that died into a sealed one, so it gets flushed."""
     for path in slot.glob(f"*{ACTIVE}"):
+        header = JSON_HEADER if segment_format(path) is None else HEADER
         with open(path, "rb") as f:
-            first = f.read(HEADER.size)
-        if len(first) < HEADER.size or HEADER.unpack(first)[0] == 0:
+            first = f.read(header.size)
+        if len(first) < header.size or header.unpack(first)[0] == 0:
             path.unlink()  # never written: empty, or a spare of zeros
         else:
             path.rename(path.with_suffix(SEALED))
@@ -194,7 +221,7 @@ class Spool:
             self.sealed.set()
 
     async def append(self, lines: list[bytes]) -> None:
-        """Return once `lines` (JSON lines, each ending in a newline) are fsynced; SpoolFull when over the limit."""
+        """Return once `lines` (encoded rows, tracker/events.py) are fsynced; SpoolFull when over the limit."""
         if not lines:
             return
         size = sum(map(len, lines))
@@ -310,7 +337,7 @@ class Spool:
         return min(self.segment_bytes, -(-want // PREALLOCATE_MIN) * PREALLOCATE_MIN)
 
     def _create_segment(self, size: int) -> tuple[int, Path]:
-        path = self.slot / (new_segment_id() + ACTIVE)
+        path = self.slot / f"{new_segment_id()}.{ROW_FORMAT}{ACTIVE}"
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
         # Zeros written up front, not fallocate: overwriting blocks that are already written needs
         # no metadata change, so fdatasync does not wait for a journal commit. Measured here with a
@@ -326,7 +353,7 @@ class Spool:
     def _write(self, data: bytes, rows: int) -> None:
         if self._fd is None:
             self._open_segment()
-        record = HEADER.pack(len(data), zlib.crc32(data)) + data
+        record = HEADER.pack(len(data), record_crc(data, rows), rows) + data
         written = os.pwrite(self._fd, record, self._file_bytes)
         if written != len(record):
             raise OSError(f"short write to the spool ({written} of {len(record)} bytes): disk full?")

@@ -1,6 +1,7 @@
 import orjson
 
 from tracker.dedupe import RecentIds, key_of, transaction_key
+from tests.rowbinary_support import decode_row
 from tracker.events import COLUMN_NAMES
 from tracker.ingest.intake import Reader
 from tracker.ingest.pipeline import ROW_LAYOUT, Pipeline
@@ -20,7 +21,7 @@ def stored(tmp_path, body: dict, ip: str = "203.0.113.9"):
     recent = RecentIds(tmp_path, tmp_path, 3600, 1000)
     pipeline = Pipeline(DailySalts(tmp_path / "salts"), recent, frozenset())
     outcome = pipeline.run(batch.events, batch.keys, RequestInfo(ip, FIREFOX, NOW))
-    return [dict(zip(COLUMN_NAMES, orjson.loads(line), strict=True)) for line in outcome.lines], outcome
+    return [decode_row(line) for line in outcome.lines], outcome
 
 
 def test_a_batch_becomes_rows_with_every_column(tmp_path):
@@ -52,3 +53,17 @@ def test_resends_are_dropped_within_a_request_and_across_requests(tmp_path):
     recent.remember_keys(first.keys)
     again = Reader(100, 30 * 86_400_000).read(orjson.dumps(event), NOW)
     assert pipeline.run(again.events, again.keys, RequestInfo("ip", FIREFOX, NOW)).dropped == {"duplicate": 1}
+
+
+def test_the_per_event_head_written_by_hand_is_its_columns_in_rowbinary():
+    import uuid
+
+    from tracker.events import row_encoder
+    from tracker.ingest.pipeline import HEAD, encode_row
+    from tracker.rowbinary import string
+
+    for values in [("demo", NOW - 1, NOW, uuid.UUID(int=2**128 - 3), "page_view", 2**64 - 1, "", ""),
+                   ("d" * 64, 0, NOW, uuid.UUID(int=5), "n" * 64, 0, "s" * 128, "c\u00e9" * 70)]:
+        site, ts, received, event_id, name, visitor, session, customer = values
+        assert encode_row(string(site), ts, received, event_id, string(name), visitor, session, customer, b"P", b"E") == (
+            row_encoder(HEAD)(values) + b"PE")

@@ -1,6 +1,6 @@
 import hashlib
 
-from tracker.events import COLUMN_NAMES
+from tests.rowbinary_support import decode_row
 from tracker.ingest import sources, steps, useragent
 from tracker.ingest.payload import Clock, parse_event
 from tracker.ingest.intake import dedupe_keys
@@ -8,8 +8,6 @@ from tracker.ingest.pipeline import Pipeline
 from tracker.ingest.salts import DailySalts
 from tracker.dedupe import RecentIds
 from tracker.ingest.steps import RequestInfo
-
-import orjson
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
@@ -22,7 +20,7 @@ def run(tmp_path, raws, ua=CHROME, ip="203.0.113.9", now=NOW):
     events = [parse_event(r, Clock(now, 10**12)) for r in raws]
     keys = dedupe_keys(events, [r.get("event_id") is not None for r in raws])
     outcome = pipeline.run(events, keys, RequestInfo(ip, ua, now))
-    return [dict(zip(COLUMN_NAMES, orjson.loads(line), strict=True)) for line in outcome.lines], outcome.dropped
+    return [decode_row(line) for line in outcome.lines], outcome.dropped
 
 
 def test_source_classification():

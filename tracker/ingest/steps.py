@@ -17,7 +17,7 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from tracker.dedupe import RecentIds
-from tracker.events import row_middle
+from tracker.events import row_encoder
 from tracker.ingest import sources, useragent
 from tracker.ingest.event import Event
 from tracker.ingest.salts import DailySalts
@@ -57,6 +57,9 @@ class Page(NamedTuple):
     campaign: str
     utm_term: str
     utm_content: str
+
+
+encode_page = row_encoder(Page._fields)
 
 
 def bot_filter(request: RequestInfo) -> useragent.Agent | None:
@@ -102,7 +105,7 @@ def dedupe(events: list[Event], keys: list[int | None], recent: RecentIds,
 def make_referrer(spam: frozenset[str]):
     @lru_cache(maxsize=16384)  # a shop's pages and referrers repeat; parsing them is all of this step
     def referrer(page_url: str, referrer_url: str) -> bytes | None:
-        """The page's columns, encoded for a row (tracker/events.py row_middle), or None when the referrer is spam."""
+        """The page's columns, encoded for a row (tracker/events.py row_encoder), or None when the referrer is spam."""
         page = urlsplit(page_url) if page_url else None
         hostname = (page.hostname or "") if page else ""
         ref = urlsplit(referrer_url) if referrer_url else None
@@ -117,7 +120,7 @@ def make_referrer(spam: frozenset[str]):
             path += "#" + page.fragment  # a hash-routed single-page shop: the fragment is the page
         elif page and page.fragment:
             url = url.split("#", 1)[0]
-        return row_middle(Page(url, hostname, path, referrer_url if ref_host else "", ref_host,
+        return encode_page(Page(url, hostname, path, referrer_url if ref_host else "", ref_host,
                                src.source, src.medium, src.campaign, src.term, src.content))
 
     return referrer
