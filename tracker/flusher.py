@@ -21,7 +21,7 @@ from typing import Callable, TypeVar
 
 from tracker import metrics
 from tracker.clickhouse.client import Target, connect
-from tracker.events import COLUMN_NAMES, row_format
+from tracker.events import row_columns, row_format
 from tracker.spool import Segment, Spool, adopted
 
 log = logging.getLogger("tracker.flusher")
@@ -154,7 +154,7 @@ def insert_rows(client, data: bytes, token: str) -> None:
     """One insert of encoded rows (tracker/events.py); a retry with the same token stores them once."""
     client.raw_insert(
         "events",
-        column_names=COLUMN_NAMES,
+        column_names=row_columns(data),
         insert_block=data,
         fmt=row_format(data),
         settings=INSERT_SETTINGS | {"insert_deduplication_token": token},

@@ -33,7 +33,7 @@ def test_a_documented_purchase_keeps_its_order_fields_and_the_items_we_store():
     assert (purchase.site, purchase.name, purchase.visitor) == ("shop", "purchase", mp.CLIENT_ID)
     assert (purchase.transaction_id, purchase.value, purchase.currency) == ("T_20001", 42.5, "EUR")
     # Item fields our items keep; brand, variant, category2..5, discount and the rest are left out.
-    assert purchase.items == [Item("SKU_30012", "Wool Socks", "Apparel", 12.5, 3), Item("SKU_30013", "Gift Wrap", "", 5.0, 1)]
+    assert purchase.items == [Item(item_id="SKU_30012", item_name="Wool Socks", item_category="Apparel", price=12.5, quantity=3, discount=0.0), Item(item_id="SKU_30013", item_name="Gift Wrap", price=5.0, discount=0.0)]
     # The other order params are custom properties, numbers as text.
     assert purchase.props == {"tax": "3.4", "shipping": "4.9", "coupon": "WINTER_SALE"}
     assert purchase.ts == NOW_MS  # no timestamp_micros: received now
@@ -77,7 +77,7 @@ def test_numbers_sent_as_strings_and_ids_sent_as_numbers_are_taken_as_ga4_takes_
     params["items"] = [{"item_id": 30012, "price": "12.5", "quantity": "3"}, {"item_name": "Gift Wrap", "quantity": 1.0}]
     [purchase] = events(body)
     assert (purchase.value, purchase.currency, purchase.transaction_id, purchase.session) == (42.5, "EUR", "20001", "1790000123")
-    assert purchase.items == [Item("30012", "", "", 12.5, 3), Item("", "Gift Wrap", "", 0.0, 1)]
+    assert purchase.items == [Item(item_id="30012", price=12.5, quantity=3, discount=0.0), Item(item_name="Gift Wrap", price=0.0, discount=0.0)]
 
 
 def test_consent_denied_for_analytics_keeps_client_and_user_id_out():
