@@ -1,7 +1,7 @@
 """The event vocabulary and the single list of event columns.
 
-COLUMNS is the one place that names what a stored event holds; the migration in
-schema/migrations creates exactly these columns (tests/test_migrate.py checks the two agree).
+COLUMNS is the one place that names what a stored event holds; the migrations in
+schema/migrations (0001, 0105) create exactly these columns (tests/test_migrate.py checks they agree).
 A stored row is encoded in ROW_FORMAT (see row_middle below): a JSON array in COLUMN_NAMES order, less
 than half the bytes of an object with keys, so less to write, sync, send and parse (measured: 294
 vs 656 bytes a row, and less ClickHouse CPU per row). The pipeline builds the arrays, the spool
