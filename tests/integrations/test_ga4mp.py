@@ -187,3 +187,15 @@ def test_validation_messages_are_in_ga4s_shape():
 def test_every_documented_example_translates_without_issues(body):
     out = translate(body, "shop", CLOCK)
     assert out.issues == [] and len(out.events) == len(body["events"]) == out.received
+
+
+def test_bad_order_and_item_fields_are_named_by_their_mp_paths():
+    body = copy.deepcopy(mp.PURCHASE)
+    params = body["events"][0]["params"]
+    params["shipping"] = "free"
+    params["items"][0].update(discount=-2, item_brand={"name": "Fjellwear"})
+    assert issues(body) == {
+        "events[0].params.shipping": ("VALUE_INVALID", "must be a number"),
+        "events[0].params.items[0].item_brand": ("VALUE_INVALID", "must be a string"),
+        "events[0].params.items[0].discount": ("VALUE_OUT_OF_BOUNDS", "must be between 0 and 1e+12"),
+    }
