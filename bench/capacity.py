@@ -103,6 +103,9 @@ def shop_events(n: int, days: int = 30, seed: int = 1):
                     "items.item_id": [i[0] for i in items], "items.item_name": [i[1] for i in items],
                     "items.item_category": [i[2] for i in items], "items.price": [i[3] for i in items],
                     "items.quantity": [i[4] for i in items],
+                    "coupon": "", "shipping": None, "tax": None, "items.discount": [0.0 for _ in items],
+                    **{f"items.{k}": ["" for _ in items] for k in ("item_category2", "item_category3", "item_category4",
+                                                                  "item_category5", "item_brand", "item_variant")},
                 }
                 made += 1
                 if made >= n:

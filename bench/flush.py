@@ -38,6 +38,9 @@ def sample_rows(n: int, seed: int = 7) -> list[dict]:
             "transaction_id": "", "value": 19.99 if items else None, "currency": "EUR" if items else "",
             "items.item_id": [t[0] for t in items], "items.item_name": [t[1] for t in items],
             "items.item_category": [t[2] for t in items], "items.price": [t[3] for t in items], "items.quantity": [t[4] for t in items],
+            "coupon": "", "shipping": None, "tax": None, "items.discount": [0.0 for _ in items],
+            **{f"items.{k}": ["" for _ in items] for k in ("item_category2", "item_category3", "item_category4", "item_category5",
+                                                          "item_brand", "item_variant")},
         })
     return rows
 

@@ -32,7 +32,7 @@ const bundled = await build({
 })
 const { code } = await minify(bundled.outputFiles[0].text, {
   ecma: 2020,
-  compress: { passes: 3, toplevel: true, unsafe_arrows: true },
+  compress: { passes: 3, toplevel: true, unsafe_arrows: true, unsafe: true, unsafe_comps: true },
   mangle: { toplevel: true },
 })
 const header = readFileSync('src/shopify/header.js', 'utf8')

@@ -37,16 +37,19 @@ def event(name: str, ts: datetime, visitor: int = 1, site: str = "shop", **field
         "session_id": "", "customer_id": "", "url": "", "hostname": "shop.example", "path": "/", "referrer": "",
         "referrer_host": "", "source": "direct", "medium": "none", "campaign": "", "utm_term": "", "utm_content": "",
         "browser": "Firefox", "browser_version": "128", "os": "Linux", "device": "desktop", "props": {},
-        "transaction_id": "", "value": None, "currency": "",
+        "transaction_id": "", "value": None, "currency": "", "coupon": "", "shipping": None, "tax": None,
     }
     row.update(fields)
     if row["value"] is not None:
         row["value"] = Decimal(str(row["value"]))
     row["items.item_id"] = [i[0] for i in items]
     row["items.item_name"] = [i[3] if len(i) > 3 else "" for i in items]
-    row["items.item_category"] = ["" for _ in items]
+    for text in ("item_category", "item_category2", "item_category3", "item_category4", "item_category5", "item_brand",
+                 "item_variant"):
+        row[f"items.{text}"] = ["" for _ in items]
     row["items.price"] = [Decimal(str(i[1])) for i in items]
     row["items.quantity"] = [i[2] for i in items]
+    row["items.discount"] = [Decimal(0) for _ in items]
     return row
 
 

@@ -22,6 +22,7 @@ from tracker.clickhouse.client import Target, connect
 from tracker.clickhouse.cluster import Cluster
 from tracker.clickhouse.migrate import available, migrate_configured, render_view, split_statements, view_files, view_values
 from tracker.config import Settings
+from tracker.events import COLUMN_NAMES
 from tracker.flusher import Flusher
 from tracker.sites import Site, add_site
 from tracker.spool import Spool
@@ -73,6 +74,10 @@ def test_views_data_statements_and_retention_are_placed():
     assert feed.sql == "CREATE MATERIALIZED VIEW IF NOT EXISTS event_names_mv ON CLUSTER `prod` TO event_names_local AS\nSELECT site FROM events_local"
     [ttl] = prod.place("ALTER TABLE events MODIFY TTL ts", "db")
     assert ttl.sql == "ALTER TABLE events_local ON CLUSTER `prod` MODIFY TTL ts"
+    local, distributed = prod.place("ALTER TABLE events ADD COLUMN IF NOT EXISTS coupon String AFTER currency", "db")
+    assert local.sql == "ALTER TABLE events_local ON CLUSTER `prod` ADD COLUMN IF NOT EXISTS coupon String AFTER currency"
+    assert distributed.sql == "ALTER TABLE events ON CLUSTER `prod` ADD COLUMN IF NOT EXISTS coupon String AFTER currency"
+    assert local.ddl and distributed.ddl
     [delete] = prod.place("DELETE FROM events WHERE visitor_id = 1", "db")
     assert delete.sql == "DELETE FROM events_local ON CLUSTER `prod` WHERE visitor_id = 1" and delete.ddl
     [backfill] = prod.place("INSERT INTO event_names SELECT site FROM events", "db")
@@ -128,6 +133,9 @@ def test_migrate_cluster_command_creates_sharded_events_on_every_node(shards):
         assert "TTL toDateTime(ts) + toIntervalDay(" in tables["purchases_local"]
         assert tables["sites"].startswith("ReplacingMergeTree(version)")
         assert {"sessions", "carts", "funnel_stages", "traffic_rollup_refresh"} <= set(tables)
+        for table in ("events", "events_local"):  # migration 0105's columns: both tables list every column
+            described = [r[0] for r in shards.client(shard, DB).query(f"DESCRIBE TABLE {table}").result_rows]
+            assert described == list(COLUMN_NAMES), table
 
 
 def insert_twice(shards, tmp_path, rows: list[bytes], between=lambda: None) -> list[bool]:
@@ -167,6 +175,22 @@ def test_a_segment_inserted_twice_through_the_distributed_table_lands_once(shard
     assert insert_twice(shards, tmp_path, segment_rows("twice", 200)) == [True, True]
     counts = shard_counts(shards, "twice")
     assert sum(counts) == 200 and min(counts) > 50  # one copy, spread over both shards
+
+
+def test_ga4_item_fields_reach_the_shards_through_the_distributed_table(shards, tmp_path):
+    migrate_configured(Settings(cluster=CLUSTER, cluster_replicated=False, cluster_nodes=",".join(shards.urls(DB))),
+                       Target.from_url(shards.urls(DB)[0], DB))
+    row = stored_row(site="brands", ts=1790000000500, received_at=1790000001000, name="purchase", visitor_id=42,
+                     event_id=uuid.UUID("00000000-0000-4000-8000-000000000042"), currency="EUR", coupon="SUMMER", shipping=4.9,
+                    **{"items.item_id": ["a"], "items.item_name": ["Socks"], "items.item_category": ["Apparel"],
+                       "items.item_category2": ["Wool"], "items.item_category3": [""], "items.item_category4": [""],
+                       "items.item_category5": [""], "items.item_brand": ["Woolly"], "items.item_variant": ["grey"],
+                       "items.price": [12.5], "items.quantity": [2], "items.discount": [1.25]})
+    assert insert_twice(shards, tmp_path, [row]) == [True, True]
+    stored = [shards.client(s, DB).query(
+        "SELECT coupon, toString(shipping), items.item_brand, items.item_variant, items.item_category2,"
+        " arrayMap(d -> toString(d), items.discount) FROM events_local WHERE site = 'brands'").result_rows for s in range(2)]
+    assert sorted(stored, key=len) == [[], [("SUMMER", "4.9", ["Woolly"], ["grey"], ["Wool"], ["1.25"])]]
 
 
 def test_a_retry_after_one_shard_failed_fills_the_gap_without_duplicates(shards, tmp_path):

@@ -7,10 +7,10 @@ import zlib
 import orjson
 
 from tests.conftest import count_rows
-from tracker.clickhouse.client import Target
+from tracker.clickhouse.client import Target, connect
 from tracker.clickhouse.migrate import migrate
-from tracker.events import COLUMN_NAMES, COLUMNS, row_encoder
-from tracker.flusher import Flusher
+from tracker.events import ADDED_IN_0105, COLUMN_NAMES, COLUMN_NAMES_BEFORE_0105, COLUMNS, json_row_columns, json_row_format, row_encoder
+from tracker.flusher import Flusher, insert_rows
 from tracker.spool import JSON_HEADER, Spool
 
 ENCODE_ROW = row_encoder(COLUMN_NAMES)
@@ -137,3 +137,25 @@ def test_shutdown_flushes_every_acknowledged_event(make_settings, ch):
     with TestClient(create_app(settings), headers={"user-agent": BROWSER_UA}) as client:
         assert client.post("/api/event", json={"events": events}).status_code == 202
     assert count_rows(ch) == 30
+
+
+def test_segments_spooled_before_the_ga4_columns_read_them_as_empty(clickhouse, database, ch):
+    """Migration 0105 added columns: rows an older version spooled (shorter arrays, or objects) still insert,
+    and their items read an empty brand and a 0 discount each."""
+    target = Target("127.0.0.1", clickhouse.port, database=database)
+    migrate(target)
+    old = {"site": "demo", "ts": 1790000000.5, "received_at": 1790000000.6, "name": "purchase", "visitor_id": 1,
+           "event_id": "00000000-0000-4000-8000-000000000001", "props": {}, "currency": "EUR", "value": 20,
+           "items.item_id": ["a", "b"], "items.item_name": ["A", "B"], "items.item_category": ["", ""],
+           "items.price": [5, 15], "items.quantity": [1, 1]}
+    array = json_array_row(**old)
+    short = orjson.dumps([v for v, name in zip(orjson.loads(array), [c for c, _, _ in COLUMNS]) if name not in ADDED_IN_0105]) + b"\n"
+    assert json_row_columns(short) == COLUMN_NAMES_BEFORE_0105 and json_row_columns(array) == COLUMN_NAMES
+    obj = orjson.dumps({**old, "event_id": "00000000-0000-4000-8000-000000000002"}) + b"\n"
+    client = connect(target)
+    insert_rows(client, short, "old-arrays", json_row_format(short))
+    insert_rows(client, obj, "old-objects", json_row_format(obj))
+    rows = ch.query("SELECT coupon, shipping, tax, items.item_brand, items.item_category5, items.discount, items.item_id"
+                    " FROM events ORDER BY event_id").result_rows
+    assert [(r[0], r[1], r[2], r[3], r[4], [float(d) for d in r[5]], r[6]) for r in rows] == [
+        ("", None, None, ["", ""], ["", ""], [0.0, 0.0], ["a", "b"])] * 2

@@ -36,7 +36,7 @@ def test_purchases_stored_before_their_table_existed_are_copied_in(clickhouse, d
     ch.command("INSERT INTO events (site, ts, received_at, event_id, name, transaction_id, value, currency) VALUES "
                "('shop', now64(3), now64(3), generateUUIDv4(), 'purchase', 'T-1', 20, 'EUR'),"
                "('shop', now64(3), now64(3), generateUUIDv4(), 'view_item', '', NULL, '')")
-    assert [m.version for m in migrate(target)] == [90]
+    assert 90 in [m.version for m in migrate(target)]  # with any later ones
     ch.command("INSERT INTO events (site, ts, received_at, event_id, name, transaction_id) VALUES "
                "('shop', now64(3), now64(3), generateUUIDv4(), 'purchase', 'T-2')")  # from here on, the view
     assert ch.query("SELECT transaction_id FROM purchases ORDER BY transaction_id").result_rows == [("T-1",), ("T-2",)]

@@ -35,6 +35,9 @@ def test_clickhouse_stores_the_same_rows_from_rowbinary_as_from_json(clickhouse,
             "device": "desktop", "props": props, "transaction_id": f"T-{i}", "value": value, "currency": "EUR",
             "items.item_id": [f"a{j}" for j in range(len(prices))], "items.item_name": ["n"] * len(prices),
             "items.item_category": ["c"] * len(prices), "items.price": prices, "items.quantity": list(range(1, len(prices) + 1)),
+            "coupon": text[:5], "shipping": value, "tax": None, "items.discount": [p / 10 for p in prices],
+            **{f"items.{c}": [text[:3]] * len(prices) for c in ("item_category2", "item_category3", "item_category4",
+                                                               "item_category5", "item_brand", "item_variant")},
         })
     encode = row_encoder(COLUMN_NAMES)
     binary = b"".join(encode(tuple(r[c] for c in COLUMN_NAMES)) for r in rows)

@@ -21,7 +21,7 @@ from typing import Callable, TypeVar
 
 from tracker import metrics
 from tracker.clickhouse.client import Target, connect
-from tracker.events import COLUMN_NAMES, ROW_FORMAT, json_row_format
+from tracker.events import COLUMN_NAMES, ROW_FORMAT, json_row_columns, json_row_format
 from tracker.spool import Segment, Spool, adopted
 
 log = logging.getLogger("tracker.flusher")
@@ -155,7 +155,7 @@ def insert_rows(client, data: bytes, token: str, fmt: str = ROW_FORMAT) -> None:
     """One insert of rows encoded in `fmt` (tracker/events.py); a retry with the same token stores them once."""
     client.raw_insert(
         "events",
-        column_names=COLUMN_NAMES,
+        column_names=COLUMN_NAMES if fmt == ROW_FORMAT else json_row_columns(data),
         insert_block=data,
         fmt=fmt,
         settings=INSERT_SETTINGS | {"insert_deduplication_token": token},

@@ -56,7 +56,8 @@ function send(events) {
     fetch(endpoint, { method: 'POST', body: body(events), keepalive: true })
       .then((response) => {
         // Other 4xx answers mean the events are invalid: sending them again cannot help.
-        if (response.status > 499 || response.status == 429 || response.status == 408) throw 0
+        // (5xx, 429 and 408 are worth a retry.)
+        if (/^(5|429|408)/.test(response.status)) throw 0
         retryDelay = 0
       })
       .catch(() => keep(events))

@@ -124,7 +124,10 @@ ADDRESS = {"address1": "Hauptstr. 1", "address2": None, "city": "Berlin", "count
 def checkout(order_id: str | None = None) -> dict:
     """Checkout: data.checkout of checkout_started .. checkout_completed (order set on completion)."""
     lines = [{"id": "gid://shopify/CheckoutLineItem/1", "quantity": 2, "title": "Linen apron", "variant": APRON,
-              "finalLinePrice": money(39.9), "discountAllocations": []},
+              "finalLinePrice": money(34.9), "discountAllocations": [
+                  {"amount": money(5.0), "discountApplication": {"type": "DISCOUNT_CODE", "title": "SPRING10",
+                                                                 "value": money(5.0), "allocationMethod": "ACROSS",
+                                                                 "targetSelection": "ALL", "targetType": "LINE_ITEM"}}]},
              {"id": "gid://shopify/CheckoutLineItem/2", "quantity": 1, "title": "Tea towel", "variant": TOWEL,
               "finalLinePrice": money(20.0), "discountAllocations": []}]
     return {

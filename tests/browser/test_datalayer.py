@@ -61,6 +61,9 @@ def test_a_gtm_plugins_pushes_are_stored_with_ecommerce_null_clearing_between_th
     by_name = {r[0]: r[1:] for r in rows}
     assert by_name["view_item_list"] == (["2002", "2003"], ["Merino Socks", "Cotton Socks"], ["Socks", "Socks"], ["14.5", "9.9"],
                                          [1, 1], None, "EUR", "", {"item_list_id": "socks", "item_list_name": "Socks"})
+    # The GA4 item keys our items store come along; index and the plugin's own keys do not.
+    assert stored(ch, "items.item_brand, items.item_category2, items.item_variant", "name = 'view_item_list'") == [
+        (["Woolly", ""], ["Wool", ""], ["", ""])]
     assert by_name["select_item"] == (["2002"], ["Merino Socks"], [""], ["0"], [1], None, "", "", {"item_list_name": "Socks"})
     assert by_name["add_to_cart"] == (["2002"], ["Merino Socks"], ["Socks"], ["14.5"], [2], "29", "EUR", "", {})
     assert by_name["view_cart"] == by_name["add_to_cart"]

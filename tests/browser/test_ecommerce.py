@@ -80,6 +80,8 @@ def test_the_datalayer_bridge_forwards_ga4_ecommerce_events(shop, open_tab, ch):
     rows = stored(ch, ITEM_COLUMNS + ", toString(value), transaction_id")
     assert [r[0] for r in rows] == ["page_view", "view_item", "add_to_cart", "purchase"]
     assert rows[1][1:] == (["SKU-2002"], ["Merino Socks"], ["Socks"], ["14.5"], [1], "14.5", "")
+    assert stored(ch, "items.item_brand, items.item_category2, items.item_variant", "name = 'view_item'") == [
+        (["Woolly"], ["Wool"], ["grey"])]
     assert rows[2][1:] == (["SKU-2002"], ["Merino Socks"], [""], ["14.5"], [2], "29", "")
     assert rows[3][1:] == (["SKU-2002"], ["Merino Socks"], [""], ["14.5"], [2], "33.9", "T-77")
     assert tab.errors == []

@@ -86,13 +86,19 @@ def test_a_journey_through_checkout_is_stored_with_one_visitor_and_one_session(o
     assert tab.page.evaluate("() => sessionStorage.getItem('fh_sid')") == sessions[0]
 
     [purchase] = stored(ch, "transaction_id, toFloat64(value), currency, items.item_id, items.item_name, items.quantity, "
-                            "arrayMap(p -> toFloat64(p), items.price), items.item_category, props", DEMO + " AND name = 'purchase'")
+                            "arrayMap(p -> toFloat64(p), items.price), items.item_category, props, coupon, toFloat64(shipping), "
+                            "toFloat64(tax), items.item_brand, items.item_variant, arrayMap(d -> toFloat64(d), items.discount)",
+                        DEMO + " AND name = 'purchase'")
     assert purchase == ("5678901234567", 59.9, "EUR", ["8123456789", "8123456790"], ["Linen apron", "Tea towel"], [2, 1],
                         [19.95, 20.0], ["Aprons", "Kitchen"],
-                        {"shipping": "5", "tax": "9.56", "coupon": "SPRING10", "checkout_token": "4a1b2c3d4e5f60718293a4b5c6d7e8f9",
-                         "fh_visitor": tab.page.evaluate("() => localStorage.getItem('fh_vid')")})
-    [added] = stored(ch, "toFloat64(value), items.item_id, items.quantity", DEMO + " AND name = 'add_to_cart' AND value < 40")
-    assert added == (39.9, ["8123456789"], [2])
+                        {"checkout_token": "4a1b2c3d4e5f60718293a4b5c6d7e8f9",
+                         "fh_visitor": tab.page.evaluate("() => localStorage.getItem('fh_vid')")},
+                        # The order's coupon, shipping and tax in their columns; the vendor is the brand, a variant's
+                        # title the variant ("Default Title" names none), the line's discount per unit.
+                        "SPRING10", 5.0, 9.56, ["Funnel Linen", "Funnel Linen"], ["Sand", ""], [2.5, 0.0])
+    [added] = stored(ch, "toFloat64(value), items.item_id, items.quantity, items.item_brand, items.item_variant",
+                     DEMO + " AND name = 'add_to_cart' AND value < 40")
+    assert added == (39.9, ["8123456789"], [2], ["Funnel Linen"], ["Sand"])
     [listed] = stored(ch, "items.item_id, props", DEMO + " AND name = 'view_item_list'")
     assert listed == (["8123456789", "8123456790"], {"item_list_id": "424242", "item_list_name": "Kitchen"})
     [searched] = stored(ch, "items.item_name, props", DEMO + " AND name = 'search'")

@@ -88,5 +88,43 @@ def test_items_are_normalised():
          "items": [{"item_id": "sku-1", "item_name": "Shoe", "price": 15, "quantity": 2}]},
         CLOCK,
     )
-    assert event.items == [Item("sku-1", "Shoe", "", 15.0, 2)]
+    assert event.items == [Item(item_id="sku-1", item_name="Shoe", price=15.0, quantity=2, discount=0.0)]
     assert event.value == 30.0
+
+
+def test_ga4_item_and_purchase_fields_are_kept():
+    event = parse_event(
+        {"site": "s", "name": "purchase", "currency": "EUR", "value": 27.4, "transaction_id": "T-9", "coupon": "SUMMER",
+         "shipping": 4.9, "tax": 3.5,
+         "items": [{"item_id": "sku-1", "item_category": "Apparel", "item_category2": "Adult", "item_category3": "Socks",
+                    "item_category4": "Wool", "item_category5": "Hiking", "item_brand": "Woolly", "item_variant": "grey",
+                    "price": 12.5, "discount": 1.25, "quantity": 2}]},
+        CLOCK,
+    )
+    assert (event.coupon, event.shipping, event.tax) == ("SUMMER", 4.9, 3.5)
+    assert event.items == [Item(item_id="sku-1", item_category="Apparel", item_category2="Adult", item_category3="Socks",
+                                item_category4="Wool", item_category5="Hiking", item_brand="Woolly", item_variant="grey",
+                                price=12.5, quantity=2, discount=1.25)]
+
+
+def test_bad_ga4_item_and_purchase_fields_are_named():
+    errors = parse_event(
+        {"site": "s", "name": "purchase", "currency": "EUR", "coupon": 5, "shipping": "4.90", "tax": 1e13,
+         "items": [{"item_id": "a", "item_brand": ["x"], "item_variant": "v" * 257, "item_category5": None,
+                    "discount": -1}]},
+        CLOCK,
+    )
+    assert {e.path: e.reason for e in errors} == {
+        "coupon": "must be a string",
+        "shipping": "must be a number",
+        "tax": "must be between -1e+12 and 1e+12",
+        "items[0].item_brand": "must be a string",
+        "items[0].item_variant": "is longer than 256 characters",
+        "items[0].discount": "must be between 0 and 1e+12",
+    }
+
+
+def test_shipping_tax_or_a_discount_need_a_currency():
+    for fields in ({"shipping": 4.9}, {"tax": 0}, {"items": [{"item_id": "a", "discount": 2}]}):
+        errors = parse_event({"site": "s", "name": "purchase", **fields}, CLOCK)
+        assert [(e.path, e.reason) for e in errors] == [("currency", "is required when shipping, tax or item discounts are given")]

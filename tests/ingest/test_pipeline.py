@@ -43,6 +43,21 @@ def test_a_batch_becomes_rows_with_every_column(tmp_path):
     assert outcome.keys == [key_of("6f1c1e1e-8a47-4c6a-9d7b-0c2a8e7c1b11"), transaction_key("demo", "T-1")]
 
 
+def test_ga4_order_and_item_fields_reach_their_columns(tmp_path):
+    [row, plain], _ = stored(tmp_path, {"site": "demo", "events": [
+        {"name": "purchase", "value": 23.5, "currency": "EUR", "coupon": "SUMMER", "shipping": 4.9, "tax": 0,
+         "items": [{"item_id": "a", "item_category2": "Wool", "item_category5": "Hiking", "item_brand": "Woolly",
+                    "item_variant": "grey", "price": 9.3, "quantity": 2, "discount": 0.7}, {"item_name": "B"}]},
+        {"name": "page_view"},
+    ]})
+    assert (row["coupon"], row["shipping"], row["tax"]) == ("SUMMER", 4.9, 0.0)
+    assert {k: row[f"items.{k}"] for k in ("item_category2", "item_category3", "item_category5", "item_brand",
+                                             "item_variant", "discount")} == {
+        "item_category2": ["Wool", ""], "item_category3": ["", ""], "item_category5": ["Hiking", ""],
+        "item_brand": ["Woolly", ""], "item_variant": ["grey", ""], "discount": [0.7, 0.0]}
+    assert (plain["coupon"], plain["shipping"], plain["tax"], plain["items.discount"]) == ("", None, None, [])
+
+
 def test_resends_are_dropped_within_a_request_and_across_requests(tmp_path):
     event = {"site": "demo", "name": "x", "event_id": "6f1c1e1e-8a47-4c6a-9d7b-0c2a8e7c1b11"}
     batch = Reader(100, 30 * 86_400_000).read(orjson.dumps([event, event]), NOW)

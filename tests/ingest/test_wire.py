@@ -50,7 +50,8 @@ items = st.one_of(
     st.lists(st.fixed_dictionaries({}, optional={
         "item_id": st.one_of(texts, st.none(), numbers), "item_name": st.one_of(texts, st.none()),
         "item_category": texts, "price": st.one_of(numbers, st.none(), texts), "quantity": st.one_of(numbers, st.none()),
-        "colour": texts}), max_size=4),
+        "item_category3": st.one_of(texts, st.none(), numbers), "item_brand": texts, "item_variant": st.one_of(texts, st.none()),
+        "discount": st.one_of(numbers, st.none(), texts), "colour": texts}), max_size=4),
     values,
 )
 FIELDS = {
@@ -62,6 +63,8 @@ FIELDS = {
     "session": st.one_of(texts, st.none()), "customer_id": st.one_of(texts, st.none()), "props": props,
     "transaction_id": st.one_of(texts, st.none()), "value": st.one_of(numbers, st.none(), texts),
     "currency": st.one_of(st.sampled_from(["EUR", "eur", "", "EU", "EURO", "EU\n"]), st.none(), texts), "items": items,
+    "coupon": st.one_of(texts, st.none(), numbers), "shipping": st.one_of(numbers, st.none(), texts),
+    "tax": st.one_of(numbers, st.none(), texts),
     "client_ip": st.one_of(st.sampled_from(["203.0.113.7", "2001:db8::1", "::ffff:192.0.2.1", "1.2.3", "localhost"]),
                            st.none(), texts),
     "user_agent": st.one_of(st.sampled_from(["Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0", ""]), st.none(), texts),
@@ -76,9 +79,13 @@ likely = st.fixed_dictionaries({"name": st.sampled_from(["page_view", "purchase"
     "url": valid_urls.filter(lambda u: not u.startswith("android")), "referrer": valid_urls, "ts": recent,
     "event_id": st.uuids().map(str), "visitor": st.just("v1"),
     "props": st.dictionaries(st.sampled_from(["a", "b", "plan"]), st.one_of(st.text(max_size=5), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.booleans()), max_size=3),
-    "items": st.lists(st.fixed_dictionaries({"item_id": st.just("sku-1")}, optional={"quantity": st.integers(min_value=0, max_value=5)}), max_size=2),
+    "items": st.lists(st.fixed_dictionaries({"item_id": st.just("sku-1")}, optional={
+        "quantity": st.integers(min_value=0, max_value=5), "item_brand": st.just("Woolly"), "item_category2": st.just("Wool"),
+        "discount": st.floats(min_value=0, max_value=10)}), max_size=2),
     "transaction_id": st.just("T-1")}).flatmap(lambda e: st.one_of(st.just(e), st.fixed_dictionaries(
-        {"value": st.floats(min_value=0, max_value=1e6), "currency": st.just("EUR")}).map(lambda money: {**e, **money})))
+        {"value": st.floats(min_value=0, max_value=1e6), "currency": st.just("EUR")},
+        optional={"shipping": st.floats(min_value=0, max_value=99), "tax": st.just(0), "coupon": st.just("SUMMER")},
+    ).map(lambda money: {**e, **money})))
 one_field = st.sampled_from(sorted(FIELDS)).flatmap(lambda key: FIELDS[key].map(lambda value: {key: value}))
 events = st.one_of(likely, likely, likely.flatmap(lambda base: one_field.map(lambda extra: {**base, **extra})),
                    st.fixed_dictionaries({}, optional=FIELDS))

@@ -44,10 +44,11 @@ def test_the_example_hit_is_stored_as_the_table_says_and_the_debug_message_is_re
     assert (r.status_code, r.content) == (204, b"")
     assert wait_for(lambda: ch.query("SELECT count() FROM events").result_rows[0][0], 1) == 1
     row = ch.query("SELECT name, customer_id, session_id, source, transaction_id, toFloat64(value), currency, props, "
-                   "items.item_id, items.item_category, items.quantity FROM events").result_rows[0]
+                   "coupon, toFloat64(shipping), toFloat64(tax), items.item_id, items.item_brand, items.item_category, "
+                   "items.item_category2, items.quantity FROM events").result_rows[0]
     assert row == ("purchase", "customer-778", "1790000123", "newsletter", "T_20001", 42.5, "EUR",
-                   {"coupon": "WINTER_SALE", "shipping": "4.9", "tax": "3.4", "engagement_time_msec": "1200"},
-                   ["SKU_30012"], ["Apparel"], [3])
+                   {"engagement_time_msec": "1200"}, "WINTER_SALE", 4.9, 3.4,
+                   ["SKU_30012"], ["Fjellwear"], ["Apparel"], ["Socks"], [3])
     without_currency = copy.deepcopy(hit)
     del without_currency["events"][0]["params"]["currency"]
     assert send(shop, without_currency, path="/debug/mp/collect").json() == message

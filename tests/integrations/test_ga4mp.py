@@ -32,10 +32,14 @@ def test_a_documented_purchase_keeps_its_order_fields_and_the_items_we_store():
     [purchase] = events(mp.PURCHASE)
     assert (purchase.site, purchase.name, purchase.visitor) == ("shop", "purchase", mp.CLIENT_ID)
     assert (purchase.transaction_id, purchase.value, purchase.currency) == ("T_20001", 42.5, "EUR")
-    # Item fields our items keep; brand, variant, category2..5, discount and the rest are left out.
-    assert purchase.items == [Item("SKU_30012", "Wool Socks", "Apparel", 12.5, 3), Item("SKU_30013", "Gift Wrap", "", 5.0, 1)]
-    # The other order params are custom properties, numbers as text.
-    assert purchase.props == {"tax": "3.4", "shipping": "4.9", "coupon": "WINTER_SALE"}
+    assert (purchase.coupon, purchase.shipping, purchase.tax) == ("WINTER_SALE", 4.9, 3.4)
+    # Every item field our items keep; affiliation, index, the item's own coupon, item_list_* and location_id are left out.
+    assert purchase.items == [
+        Item(item_id="SKU_30012", item_name="Wool Socks", item_category="Apparel", item_category2="Adult",
+             item_category3="Socks", item_category4="Wool", item_category5="Hiking", item_brand="Fjellwear",
+             item_variant="grey", price=12.5, quantity=3, discount=1.5),
+        Item(item_id="SKU_30013", item_name="Gift Wrap", price=5.0, discount=0.0)]
+    assert purchase.props == {}  # the order's params all have columns
     assert purchase.ts == NOW_MS  # no timestamp_micros: received now
 
 
@@ -74,10 +78,14 @@ def test_numbers_sent_as_strings_and_ids_sent_as_numbers_are_taken_as_ga4_takes_
     body = copy.deepcopy(mp.PURCHASE)
     params = body["events"][0]["params"]
     params.update(value="42.50", currency="eur", transaction_id=20001, session_id=1790000123)
-    params["items"] = [{"item_id": 30012, "price": "12.5", "quantity": "3"}, {"item_name": "Gift Wrap", "quantity": 1.0}]
+    params.update(shipping="4.90", tax="0", coupon=2026)
+    params["items"] = [{"item_id": 30012, "price": "12.5", "quantity": "3", "discount": "1.25", "item_variant": 42},
+                       {"item_name": "Gift Wrap", "quantity": 1.0}]
     [purchase] = events(body)
     assert (purchase.value, purchase.currency, purchase.transaction_id, purchase.session) == (42.5, "EUR", "20001", "1790000123")
-    assert purchase.items == [Item("30012", "", "", 12.5, 3), Item("", "Gift Wrap", "", 0.0, 1)]
+    assert (purchase.shipping, purchase.tax, purchase.coupon) == (4.9, 0.0, "2026")
+    assert purchase.items == [Item(item_id="30012", item_variant="42", price=12.5, quantity=3, discount=1.25),
+                              Item(item_name="Gift Wrap", price=0.0, discount=0.0)]
 
 
 def test_consent_denied_for_analytics_keeps_client_and_user_id_out():
@@ -179,3 +187,15 @@ def test_validation_messages_are_in_ga4s_shape():
 def test_every_documented_example_translates_without_issues(body):
     out = translate(body, "shop", CLOCK)
     assert out.issues == [] and len(out.events) == len(body["events"]) == out.received
+
+
+def test_bad_order_and_item_fields_are_named_by_their_mp_paths():
+    body = copy.deepcopy(mp.PURCHASE)
+    params = body["events"][0]["params"]
+    params["shipping"] = "free"
+    params["items"][0].update(discount=-2, item_brand={"name": "Fjellwear"})
+    assert issues(body) == {
+        "events[0].params.shipping": ("VALUE_INVALID", "must be a number"),
+        "events[0].params.items[0].item_brand": ("VALUE_INVALID", "must be a string"),
+        "events[0].params.items[0].discount": ("VALUE_OUT_OF_BOUNDS", "must be between 0 and 1e+12"),
+    }

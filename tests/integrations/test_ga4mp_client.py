@@ -51,7 +51,8 @@ def ecommerce_event(ga: GtagMP, name: str, quantity: int, **params):
     item.set_parameter("item_category", SOCKS["item_category"])
     item.set_parameter("price", SOCKS["price"])
     item.set_parameter("quantity", quantity)
-    item.set_parameter("item_brand", "Fjellwear")  # GA4 knows it; our items do not keep it
+    item.set_parameter("item_brand", "Fjellwear")
+    item.set_parameter("item_variant", "grey")
     event.add_item_to_event(item)
     return event
 
@@ -71,11 +72,13 @@ def test_ga4mp_sends_a_shop_funnel_that_shows_one_visitor_and_the_revenue(tracke
     ga.send([ecommerce_event(ga, "purchase", 2, transaction_id="T_20001", shipping=4.9, tax=3.4)])
     assert wait_for(lambda: count_rows(ch), 3) == 3
     rows = ch.query("SELECT name, visitor_id, session_id, customer_id, source, props['user.customer_tier'], "
-                    "items.item_id, items.quantity FROM events ORDER BY ts").result_rows
+                    "items.item_id, items.quantity, items.item_brand, items.item_variant FROM events ORDER BY ts").result_rows
     assert [r[0] for r in rows] == ["view_item", "add_to_cart", "purchase"]
     assert len({r[1] for r in rows}) == 1 and len({r[2] for r in rows}) == 1  # one visitor, one session
     assert {r[3:6] for r in rows} == {("customer-778", "partner", "gold")}
-    assert [r[6:] for r in rows] == [(["SKU_30012"], [1]), (["SKU_30012"], [2]), (["SKU_30012"], [2])]
+    assert [r[6:] for r in rows] == [(["SKU_30012"], [q], ["Fjellwear"], ["grey"]) for q in (1, 2, 2)]
+    order = ch.query("SELECT toFloat64(shipping), toFloat64(tax) FROM events WHERE name = 'purchase'").result_rows
+    assert order == [(4.9, 3.4)]
 
     days = {"from": (date.today() - timedelta(days=1)).isoformat(), "to": (date.today() + timedelta(days=1)).isoformat()}
     auth = {"authorization": f"Bearer {query_token}"}

@@ -16,10 +16,11 @@ def test_a_documented_purchase_is_answered_204_without_a_body_and_stored(shop, c
     r = send(shop, mp.PURCHASE)
     assert (r.status_code, r.content) == (204, b"")
     assert wait_for(lambda: count_rows(ch, "name = 'purchase'"), 1) == 1
-    row = ch.query("SELECT site, transaction_id, toFloat64(value), currency, items.item_id, items.quantity, props "
-                   "FROM events WHERE name = 'purchase'").result_rows[0]
-    assert row == ("shop", "T_20001", 42.5, "EUR", ["SKU_30012", "SKU_30013"], [3, 1],
-                   {"tax": "3.4", "shipping": "4.9", "coupon": "WINTER_SALE"})
+    row = ch.query("SELECT site, transaction_id, toFloat64(value), currency, items.item_id, items.quantity, props, "
+                   "coupon, toFloat64(shipping), toFloat64(tax), items.item_brand, items.item_variant, items.item_category2, "
+                   "items.item_category5, arrayMap(d -> toFloat64(d), items.discount) FROM events WHERE name = 'purchase'").result_rows[0]
+    assert row == ("shop", "T_20001", 42.5, "EUR", ["SKU_30012", "SKU_30013"], [3, 1], {}, "WINTER_SALE", 4.9, 3.4,
+                   ["Fjellwear", ""], ["grey", ""], ["Adult", ""], ["Hiking", ""], [1.5, 0.0])
 
 
 def test_client_id_is_the_visitor_hashed_like_a_shop_visitor_id_and_the_page_sets_the_source(shop, ch):

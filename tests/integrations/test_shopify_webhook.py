@@ -56,17 +56,21 @@ def test_a_signed_order_is_stored_as_one_purchase_with_its_revenue_and_items(sho
     assert wait_for(lambda: count_rows(ch, PURCHASES), 1) == 1
     [row] = ch.query(
         "SELECT transaction_id, toFloat64(value), currency, items.item_id, items.item_name, arrayMap(p -> toFloat64(p), items.price),"
-        " items.quantity, customer_id, props, browser, device, source, medium, campaign, event_id"
+        " items.quantity, customer_id, props, browser, device, source, medium, campaign, event_id, coupon, toFloat64(shipping),"
+        " toFloat64(tax), items.item_brand, items.item_variant, arrayMap(d -> toFloat64(d), items.discount)"
         f" FROM events WHERE {PURCHASES}").result_rows
     (transaction, value, currency, ids, names, prices, quantities, customer, props, browser, device, source, medium,
-     campaign, event_id) = row
+     campaign, event_id, coupon, shipping, tax, brands, variants, discounts) = row
     assert (transaction, value, currency) == ("5678901234567", 59.9, "EUR")
     assert (ids, names, prices, quantities) == (["8123456789", "8123456790"], ["Linen apron", "Tea towel"], [19.95, 20.0], [2, 1])
+    # The first discount code, shipping and tax in their columns; vendor, variant title and the line's discount per unit.
+    assert (coupon, shipping, tax) == ("SPRING10", 5.0, 9.56)
+    assert (brands, variants, discounts) == (["Funnel Linen", "Funnel Linen"], ["Sand", ""], [2.5, 0.0])
     # The customer: a keyed hash, neither Shopify's id nor the email.
     key = load_one(ch, "shop").customer_key
     assert customer == customer_hash(key, 7012345678901) and "7012345678901" not in customer and len(customer) == 32
-    assert props == {"via": "shopify_webhook", "order_name": "#1042", "source_name": "web", "tax": "9.56",
-                     "shipping": "5.0", "coupon": "SPRING10", "checkout_token": "4a1b2c3d4e5f60718293a4b5c6d7e8f9"}
+    assert props == {"via": "shopify_webhook", "order_name": "#1042", "source_name": "web",
+                     "checkout_token": "4a1b2c3d4e5f60718293a4b5c6d7e8f9"}
     # The buyer's browser from client_details, the source from the landing page's UTM tags.
     assert (browser, device) == ("Chrome", "desktop")
     assert (source, medium, campaign) == ("newsletter", "email", "spring")

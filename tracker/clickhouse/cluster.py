@@ -14,6 +14,8 @@ file. Where each table goes:
   copy on every node (one replication path for the whole cluster), so any node can answer them
   and a query never has to fetch them from elsewhere.
 - Views: on every node, over the Distributed tables.
+- ALTER TABLE of a sharded table acts on the local tables; one that changes columns (ADD COLUMN ...)
+  also on the Distributed table, which must list the same columns.
 
 Local tables use Replicated*MergeTree with the `{shard}` and `{replica}` macros (each node's
 config.d/macros.xml; see deploy/cluster/). `replicated=False` keeps the plain engines: one copy
@@ -53,6 +55,8 @@ _DEDUPE_WINDOW = re.compile(r"\bnon_replicated_deduplication_window = (?P<blocks
 # Replicated tables forget insert tokens after replicated_deduplication_window_seconds (default one
 # hour); a tracker that was down for longer would resend its spool as duplicates. A week covers it.
 DEDUPE_WINDOW_S = 7 * 86400
+# ALTER TABLE clauses that change a table's columns (the others: TTLs, settings, constraints, deletes).
+_COLUMNS_CHANGE = re.compile(r"\b(?:ADD|DROP|MODIFY|RENAME|COMMENT) COLUMN\b")
 _TO = re.compile(r"\bTO (?P<name>\w+)\b")
 _FROM = re.compile(r"\bFROM (?P<name>\w+)\b")
 
@@ -85,7 +89,11 @@ class Cluster:
         # Retention TTLs and deletes act on the rows, which live in the local tables.
         on_rows = head.group("verb") in ("ALTER TABLE", "DELETE FROM")
         table = name + LOCAL_SUFFIX if on_rows and name in SHARDED else name
-        return [Statement(self._rename(sql, head, table), ddl=True)]
+        placed = [Statement(self._rename(sql, head, table), ddl=True)]
+        if table != name and _COLUMNS_CHANGE.search(code):
+            # The Distributed table has the columns of the local ones: it reads and writes them by name.
+            placed.append(Statement(self._rename(sql, head, name), ddl=True))
+        return placed
 
     def _table(self, sql: str, head: re.Match, name: str, database: str) -> list[Statement]:
         if name not in SHARDED:

@@ -3,8 +3,8 @@
 msgspec decodes a request body straight into these structs and checks the limits declared here
 while it decodes, in C (tracker/ingest/wire.py); the detailed validator (payload.py) builds the
 same structs from what it accepts. After validation an Event is normalised: `ts` is milliseconds
-on our clock, `site` and `event_id` are set, prop values are strings, and an item's price is a
-number. Its fields are the ones documented in docs/events.md.
+on our clock, `site` and `event_id` are set, prop values are strings, and an item's price and
+discount are numbers. Its fields are the ones documented in docs/events.md.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ Int64 = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
 Timestamp = Union[Annotated[int, Meta(ge=0, lt=MAX_TS)], Annotated[float, Meta(ge=0, lt=MAX_TS)],
                   Annotated[str, Meta(max_length=MAX_TS_TEXT)]]
 PropValue = Union[Annotated[str, Meta(max_length=MAX_PROP_VALUE)], Int64, float, bool]
+Amount = Annotated[float, Meta(ge=0, le=MAX_VALUE)]
+Signed = Annotated[float, Meta(ge=-MAX_VALUE, le=MAX_VALUE)]
 Props = Annotated[dict[Annotated[str, Meta(min_length=1, max_length=MAX_PROP_KEY)], PropValue], Meta(max_length=MAX_PROPS)]
 
 
@@ -45,8 +47,15 @@ class Item(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     item_id: Id = ""
     item_name: Text = ""
     item_category: Text = ""
-    price: Annotated[float, Meta(ge=0, le=MAX_VALUE)] | None = None  # 0.0 once validated
+    item_category2: Text = ""
+    item_category3: Text = ""
+    item_category4: Text = ""
+    item_category5: Text = ""
+    item_brand: Text = ""
+    item_variant: Text = ""
+    price: Amount | None = None  # 0.0 once validated
     quantity: Annotated[int, Meta(ge=0, le=MAX_QUANTITY)] = 1
+    discount: Amount | None = None  # per unit; 0.0 once validated
 
 
 class Event(msgspec.Struct, forbid_unknown_fields=True, gc=False):
@@ -64,8 +73,11 @@ class Event(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     customer_id: Id = ""
     props: Props = {}
     transaction_id: Id = ""
-    value: Annotated[float, Meta(ge=-MAX_VALUE, le=MAX_VALUE)] | None = None
+    value: Signed | None = None
     currency: Annotated[str, Meta(max_length=3)] = ""
+    coupon: Text = ""
+    shipping: Signed | None = None
+    tax: Signed | None = None
     items: Annotated[list[Item], Meta(max_length=MAX_ITEMS)] = []
     # Only with an ingest key (tracker/ingest/keys.py): the shopper's, for the visitor hash and the
     # device columns in place of the sending backend's. Never stored.

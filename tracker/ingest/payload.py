@@ -27,6 +27,9 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 EVENT_FIELDS = frozenset(Event.__struct_fields__)
 ITEM_FIELDS = frozenset(Item.__struct_fields__)
+# An item's optional texts (GA4's names), each at most MAX_TEXT characters.
+ITEM_TEXTS = ("item_category", "item_category2", "item_category3", "item_category4", "item_category5",
+              "item_brand", "item_variant")
 
 
 @dataclass(frozen=True)
@@ -75,9 +78,15 @@ def parse_event(raw: Any, clock: Clock, prefix: str = "", default_site: str | No
     currency = _string(raw, "currency", errors, 3)
     if currency and not _CURRENCY.match(currency):
         errors.add("currency", "must be a 3-letter ISO 4217 code in capitals, like EUR")
+    coupon = _string(raw, "coupon", errors, MAX_TEXT)
+    shipping = _number(raw, "shipping", errors, -MAX_VALUE, MAX_VALUE)
+    tax = _number(raw, "tax", errors, -MAX_VALUE, MAX_VALUE)
     items = _items(raw.get("items"), errors)
-    if (value is not None or any(i.price for i in items)) and not currency:
-        errors.add("currency", "is required when value or item prices are given")
+    if not currency:
+        if value is not None or any(i.price for i in items):
+            errors.add("currency", "is required when value or item prices are given")
+        elif shipping is not None or tax is not None or any(i.discount for i in items):
+            errors.add("currency", "is required when shipping, tax or item discounts are given")
     props = _props(raw.get("props"), errors)
     visitor = _string(raw, "visitor", errors, MAX_ID)
     session = _string(raw, "session", errors, MAX_ID)
@@ -92,7 +101,8 @@ def parse_event(raw: Any, clock: Clock, prefix: str = "", default_site: str | No
     return Event(
         site=site, name=name, ts=ts_ms, event_id=event_id, url=url, referrer=referrer, visitor=visitor,
         session=session, customer_id=customer_id, props=props, transaction_id=transaction_id, value=value,
-        currency=currency, items=items, client_ip=client_ip, user_agent=user_agent,
+        currency=currency, coupon=coupon, shipping=shipping, tax=tax, items=items, client_ip=client_ip,
+        user_agent=user_agent,
     )
 
 
@@ -247,8 +257,9 @@ def _items(value: Any, errors: _Errors) -> list[Item]:
         sub = _Errors("")
         item_id = _string(item, "item_id", sub, MAX_ID)
         item_name = _string(item, "item_name", sub, MAX_TEXT)
-        category = _string(item, "item_category", sub, MAX_TEXT)
+        texts = {key: _string(item, key, sub, MAX_TEXT) for key in ITEM_TEXTS}
         price = _number(item, "price", sub, 0, MAX_VALUE)
+        discount = _number(item, "discount", sub, 0, MAX_VALUE)
         quantity = item.get("quantity", 1)
         if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 <= quantity <= MAX_QUANTITY:
             sub.add("quantity", f"must be a whole number from 0 to {MAX_QUANTITY}")
@@ -257,5 +268,6 @@ def _items(value: Any, errors: _Errors) -> list[Item]:
         for error in sub.items:
             errors.add(f"{path}.{error.path}", error.reason)
         if not sub.items:
-            out.append(Item(item_id, item_name, category, price or 0.0, int(quantity)))
+            out.append(Item(item_id=item_id, item_name=item_name, price=price or 0.0, quantity=int(quantity),
+                            discount=discount or 0.0, **texts))
     return out

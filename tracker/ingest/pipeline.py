@@ -28,11 +28,13 @@ from tracker.ingest.useragent import Agent
 # A row is these groups, concatenated in storage order (tests/ingest/test_pipeline.py checks it
 # against tracker/events.py COLUMN_NAMES).
 HEAD = ("site", "ts", "received_at", "event_id", "name", "visitor_id", "session_id", "customer_id")
-TAIL = ("props", "transaction_id", "value", "currency",
-        "items.item_id", "items.item_name", "items.item_category", "items.price", "items.quantity")
+TAIL = ("props", "transaction_id", "value", "currency", "coupon", "shipping", "tax",
+        "items.item_id", "items.item_name", "items.item_category", "items.item_category2", "items.item_category3",
+        "items.item_category4", "items.item_category5", "items.item_brand", "items.item_variant", "items.price",
+        "items.quantity", "items.discount")
 ROW_LAYOUT = (*HEAD, *Page._fields, *Agent._fields, *TAIL)
-_NO_ITEMS = ((), (), (), (), ())
-_PLAIN_TAIL = ({}, "", None, "")  # no props, no transaction, no value, no currency
+_NO_ITEMS = ((),) * 12
+_PLAIN_TAIL = ({}, "", None, "", "", None, None)  # no props, transaction, value, currency, coupon, shipping, tax
 encode_device = lru_cache(maxsize=1024)(row_encoder(Agent._fields))  # an Agent is a hashable named tuple
 encode_tail = row_encoder(TAIL)
 _PLAIN_END = encode_tail(_PLAIN_TAIL + _NO_ITEMS)
@@ -127,7 +129,7 @@ class Pipeline:
                 visitor = anonymous.get(site)
                 if visitor is None:
                     visitor = anonymous[site] = anonymous_visitor(site, request)
-            tail = (event.props, event.transaction_id, event.value, event.currency)
+            tail = (event.props, event.transaction_id, event.value, event.currency, event.coupon, event.shipping, event.tax)
             items = event.items
             if items:
                 end = device + encode_tail(tail + _item_columns(items))
@@ -151,4 +153,5 @@ class Pipeline:
 
 
 def _item_columns(items: list[Item]) -> tuple:
-    return tuple(zip(*[(i.item_id, i.item_name, i.item_category, i.price, i.quantity) for i in items]))
+    return tuple(zip(*[(i.item_id, i.item_name, i.item_category, i.item_category2, i.item_category3, i.item_category4,
+                        i.item_category5, i.item_brand, i.item_variant, i.price, i.quantity, i.discount) for i in items]))

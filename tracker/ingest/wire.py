@@ -3,7 +3,7 @@
 The structs carry the detailed validator's limits as constraints that msgspec checks while it
 decodes. What a constraint cannot say cheaply is checked after, per request where it can be (the
 names and URLs of a request, each distinct one once) and per event where it must (timestamps,
-currency with a value, an item's id or name). Whatever this path does not accept goes to the
+currency with a value or an amount, an item's id or name). Whatever this path does not accept goes to the
 detailed validator (payload.py), which names every bad field: so this path only has to agree with
 it on what is valid and how it is normalised, never on error messages (tests/ingest/test_wire.py
 checks that they agree on a random corpus).
@@ -111,7 +111,7 @@ def finish(request: Request, now_ms: int, horizon_ms: int) -> Valid | None:
             e.referrer = ""  # an app's referrer (android-app://) carries nothing a funnel can use
         if e.props:
             e.props = _props(e.props)
-        if e.items or e.value is not None or e.currency:
+        if e.items or e.value is not None or e.currency or e.shipping is not None or e.tax is not None:
             if not _commerce_ok(e):
                 return None
     return Valid(events, chosen)
@@ -137,7 +137,8 @@ def _commerce_ok(e: Event) -> bool:
         return False
     if e.currency:
         return _CURRENCY.match(e.currency) is not None
-    return e.value is None and not any(i.price for i in e.items)  # else: currency is required
+    # else: currency is required
+    return e.value is None and e.shipping is None and e.tax is None and not any(i.price or i.discount for i in e.items)
 
 
 def _name_ok(name: str) -> bool:
@@ -164,6 +165,8 @@ def _items_ok(items: list[Item]) -> bool:
             return False
         if item.price is None:
             item.price = 0.0
+        if item.discount is None:
+            item.discount = 0.0
     return True
 
 

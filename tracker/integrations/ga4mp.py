@@ -17,8 +17,10 @@ body, our reason, and GA4's validationCode, for the 400 answer and for /debug/mp
     params.page_location / page_referrer   url / referrer (UTM tags and source come from them)
     params.session_id                      session
     params.currency, value, transaction_id currency, value, transaction_id
-    params.items[]                         items: item_id, item_name, item_category, price, quantity
-    any other param                        props (coupon, shipping, tax, page_title, ...)
+    params.coupon, shipping, tax           coupon, shipping, tax
+    params.items[]                         items: item_id, item_name, item_category..item_category5,
+                                           item_brand, item_variant, price, quantity, discount
+    any other param                        props (page_title, payment_type, ...)
 
 consent.analytics_storage = DENIED keeps client_id and user_id out of the event: the visitor is
 then the cookieless daily hash, as for a browser without consent. consent's ad_* signals,
@@ -58,12 +60,15 @@ USER_PROPERTY_FIELDS = frozenset({"value", "set_timestamp_micros"})
 USER_PREFIX = "user."
 # Params that have a column of their own (our field: the param).
 COLUMN_PARAMS = {"url": "page_location", "referrer": "page_referrer", "session": "session_id",
-                 "currency": "currency", "value": "value", "transaction_id": "transaction_id", "items": "items"}
+                 "currency": "currency", "value": "value", "transaction_id": "transaction_id", "items": "items",
+                 "coupon": "coupon", "shipping": "shipping", "tax": "tax"}
 PARAM_COLUMNS = {param: ours for ours, param in COLUMN_PARAMS.items()}
-# Item fields our items keep; the others GA4 knows (item_brand, item_variant, item_category2..5,
-# discount, coupon, affiliation, index, item_list_*, location_id, promotion_*, creative_*) and
-# custom item params are left out.
-ITEM_FIELDS = ("item_id", "item_name", "item_category", "price", "quantity")
+# Item fields our items keep; the others GA4 knows (an item's own coupon, affiliation, index,
+# item_list_*, location_id, promotion_*, creative_*) and custom item params are left out.
+ITEM_TEXTS = ("item_id", "item_name", "item_category", "item_category2", "item_category3", "item_category4",
+              "item_category5", "item_brand", "item_variant")
+ITEM_AMOUNTS = ("price", "discount")
+ITEM_FIELDS = (*ITEM_TEXTS, *ITEM_AMOUNTS, "quantity")
 # The namespace of derived event ids (uuid5). Never change it: resends across versions would count twice.
 ID_NAMESPACE = uuid.UUID("6d1f1f0e-4c1b-5a8e-9a52-6d3c0e2b7f41")
 
@@ -333,11 +338,11 @@ def _event(raw: Any, index: int, site: str, shared: _Shared, body: dict, clock: 
 
 def _column_value(column: str, value: Any, path: str, issues: list[Issue]) -> Any:
     """A param bound for a column, in the type our validator wants where GA4 takes either."""
-    if column == "value":
+    if column in ("value", "shipping", "tax"):
         return _numeric(value)
     if column == "currency" and isinstance(value, str):
         return value.upper()
-    if column in ("session", "transaction_id"):
+    if column in ("session", "transaction_id", "coupon"):
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             issues.append(Issue(path, "must be a string or a number"))
             return None
@@ -348,7 +353,7 @@ def _column_value(column: str, value: Any, path: str, issues: list[Issue]) -> An
 
 
 def _items(value: Any) -> Any:
-    """Our items from GA4's: the fields we keep, ids as text, numbers from numeric strings."""
+    """Our items from GA4's: the fields we keep, ids and other texts as text, numbers from numeric strings."""
     if not isinstance(value, list):
         return value  # our validator says what is wrong
     out = []
@@ -357,10 +362,12 @@ def _items(value: Any) -> Any:
             out.append(item)
             continue
         kept = {k: item[k] for k in ITEM_FIELDS if item.get(k) is not None}
-        if "item_id" in kept and isinstance(kept["item_id"], (int, float)) and not isinstance(kept["item_id"], bool):
-            kept["item_id"] = _text(kept["item_id"])
-        if "price" in kept:
-            kept["price"] = _numeric(kept["price"])
+        for key in ITEM_TEXTS:  # GA4 takes 42 for "42" (ids, a numeric variant or category)
+            if isinstance(kept.get(key), (int, float)) and not isinstance(kept[key], bool):
+                kept[key] = _text(kept[key])
+        for key in ITEM_AMOUNTS:
+            if key in kept:
+                kept[key] = _numeric(kept[key])
         if "quantity" in kept:
             kept["quantity"] = _whole(kept["quantity"])
         out.append(kept)

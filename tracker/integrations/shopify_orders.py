@@ -96,6 +96,7 @@ def purchase_event(order: Any, site: str, customer_key: str, now_ms: int, horizo
         "currency": currency,
         "items": _items(order.get("line_items"), currency, order.get("currency")),
         "props": _props(order),
+        **_order_fields(order, currency),
     }
     ts = _order_time(order, now_ms, horizon_ms)
     if ts is not None:
@@ -131,9 +132,38 @@ def _text(raw: Any, limit: int) -> str:
     return str(raw)[:limit] if raw is not None else ""
 
 
+def _money(money_set: Any, raw: Any, currency: str, shop_currency: Any) -> float | None:
+    """An amount in `currency`: a MoneyBag's presentment money in it, else the shop-currency amount
+    `raw` when the shop's currency is it; None when the order has it only in another currency."""
+    presented = _presentment(money_set)
+    if presented and presented[1] == currency:
+        return presented[0]
+    return _amount(raw) if shop_currency == currency else None
+
+
+def _order_fields(order: dict, currency: str) -> dict:
+    """The order's coupon (its first discount code), shipping and tax, in the value's currency."""
+    out: dict[str, Any] = {}
+    shop_currency = order.get("currency")
+    shipping_set = order.get("total_shipping_price_set")
+    shop_shipping = shipping_set.get("shop_money") if isinstance(shipping_set, dict) else None
+    shipping = _money(shipping_set, shop_shipping.get("amount") if isinstance(shop_shipping, dict) else None,
+                      currency, shop_currency)
+    tax = _money(order.get("total_tax_set"), order.get("total_tax"), currency, shop_currency)
+    if shipping is not None:
+        out["shipping"] = shipping
+    if tax is not None:
+        out["tax"] = tax
+    codes = order.get("discount_codes")
+    if isinstance(codes, list) and codes and isinstance(codes[0], dict) and isinstance(codes[0].get("code"), str):
+        out["coupon"] = codes[0]["code"][:MAX_TEXT]
+    return out
+
+
 def _items(lines: Any, currency: str, shop_currency: Any) -> list[dict]:
-    """Line items as our items: product id (the pixel's item_id), title, unit price before discounts
-    in `currency` (the value's; left out when the order has it only in another), quantity."""
+    """Line items as our items: product id (the pixel's item_id), title, vendor as brand, variant
+    title, unit price before discounts and the line's discount per unit, in `currency` (the value's;
+    left out when the order has them only in another), quantity."""
     items = []
     for line in lines if isinstance(lines, list) else []:
         if not isinstance(line, dict):
@@ -143,35 +173,41 @@ def _items(lines: Any, currency: str, shop_currency: Any) -> list[dict]:
         if not item_id and not name:
             continue
         item: dict[str, Any] = {"item_id": item_id, "item_name": name}
-        presented = _presentment(line.get("price_set"))
-        if presented and presented[1] == currency:
-            price = presented[0]
-        else:
-            price = _amount(line.get("price")) if shop_currency == currency else None
+        for key, field in (("vendor", "item_brand"), ("variant_title", "item_variant")):
+            if isinstance(line.get(key), str) and line[key]:
+                item[field] = line[key][:MAX_TEXT]
+        price = _money(line.get("price_set"), line.get("price"), currency, shop_currency)
         if price is not None:
             item["price"] = price
         quantity = line.get("quantity")
         if isinstance(quantity, int) and not isinstance(quantity, bool) and 0 <= quantity <= 1_000_000:
             item["quantity"] = quantity
+        discount = _line_discount(line, currency, shop_currency)
+        if discount and item.get("quantity"):
+            item["discount"] = round(discount / item["quantity"], 4)
         items.append(item)
     return items[:MAX_ITEMS]  # the order's value stays its total_price
 
 
+def _line_discount(line: dict, currency: str, shop_currency: Any) -> float | None:
+    """What the line's discounts took off it: its discount_allocations (Shopify's way), else the
+    older total_discount; None when some of it is known only in another currency."""
+    allocations = line.get("discount_allocations")
+    if isinstance(allocations, list) and allocations:
+        amounts = [_money(a.get("amount_set"), a.get("amount"), currency, shop_currency) if isinstance(a, dict) else None
+                   for a in allocations]
+        return None if None in amounts else sum(amounts)
+    return _money(line.get("total_discount_set"), line.get("total_discount"), currency, shop_currency)
+
+
 def _props(order: dict) -> dict:
     props = {"via": "shopify_webhook"}
-    for key, prop in (("order_name", order.get("name")), ("source_name", order.get("source_name")),
-                      ("tax", _amount(order.get("total_tax")))):
-        if isinstance(prop, (str, float)) and prop != "":
-            props[key] = prop if isinstance(prop, float) else prop[:512]
-    shipping = ((order.get("total_shipping_price_set") or {}).get("shop_money") or {}).get("amount")
-    if _amount(shipping) is not None:
-        props["shipping"] = _amount(shipping)
+    for key, prop in (("order_name", order.get("name")), ("source_name", order.get("source_name"))):
+        if isinstance(prop, str) and prop != "":
+            props[key] = prop[:512]
     token = order.get("checkout_token")
     if isinstance(token, str) and token:
         props["checkout_token"] = token[:512]  # as the pixel's checkout events carry it
-    codes = order.get("discount_codes")
-    if isinstance(codes, list) and codes and isinstance(codes[0], dict) and isinstance(codes[0].get("code"), str):
-        props["coupon"] = codes[0]["code"][:512]
     return props
 
 

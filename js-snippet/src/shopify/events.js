@@ -5,17 +5,29 @@
 // "gid://shopify/Order/5678" and "5678" are the same order: the webhook's `id` is the number.
 export const plainId = (id) => (id == null ? id : ('' + id).replace(/^gid:\/\/shopify\/\w+\//, ''))
 
-function item(variant, quantity, price) {
+// "Default Title" is the variant of a product that has no options: it names no variant.
+const variantTitle = (title) => (title != 'Default Title' ? title : undefined)
+
+function item(variant, quantity, price, discount) {
   const product = variant?.product || {}
   return (
     variant && {
       item_id: plainId(product.id ?? variant.id),
       item_name: product.title ?? variant.title,
       item_category: product.type || undefined,
+      item_brand: product.vendor || undefined,
+      item_variant: product.title != null ? variantTitle(variant.title) : undefined,
       price: (price || variant.price)?.amount,
       quantity,
+      discount,
     }
   )
+}
+
+// A checkout line's discounts (its discountAllocations) per unit, as GA4's item discount is.
+function unitDiscount(line) {
+  const total = (line.discountAllocations || []).reduce((sum, d) => sum + (+d?.amount?.amount || 0), 0)
+  return total && line.quantity ? Math.round((total / line.quantity) * 1e4) / 1e4 : undefined
 }
 
 const money = (price) => ({ value: price?.amount, currency: price?.currencyCode })
@@ -34,7 +46,7 @@ function checkout({ checkout: c }) {
   return {
     value: c?.totalPrice?.amount,
     currency: c?.currencyCode || c?.totalPrice?.currencyCode,
-    items: (c?.lineItems || []).map((line) => item(line.variant, line.quantity)),
+    items: (c?.lineItems || []).map((line) => item(line.variant, line.quantity, undefined, unitDiscount(line))),
     shipping: c?.shippingLine?.price?.amount,
     tax: c?.totalTax?.amount,
     coupon: c?.discountApplications?.find((d) => d.type == 'DISCOUNT_CODE')?.title,

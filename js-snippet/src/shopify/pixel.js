@@ -6,7 +6,7 @@
 /* global analytics, browser, init, api, customerPrivacy */
 
 import { eventTime } from '../clock.js'
-import { eventFields } from '../fields.js'
+import { orderFields } from '../fields.js'
 import { uuid } from '../ids.js'
 import { enqueue, flushWithBeacon, retry } from '../transport.js'
 import { EVENTS } from './events.js'
@@ -60,7 +60,7 @@ function record(event) {
     referrer: page.referrer || undefined,
     ts: eventTime(),
     event_id: uuid(),
-    ...eventFields(params(event.data || {})),
+    ...orderFields(params(event.data || {})),
   }
   identity.then((ids) => {
     // A kept visitor id rides along a checkout's events, so that the order's webhook, which may
