@@ -124,7 +124,10 @@ def test_a_scrape_does_not_wait_for_a_round_stuck_in_clickhouse(make_settings, d
             assert stuck.wait(30)
             started = time.monotonic()
             r = client.get("/metrics")
-            assert r.status_code == 200 and time.monotonic() - started < 1.0
+            # The stuck round holds its thread for 30 s: a scrape that waited for it would take that
+            # long. The margin is wide because a scrape reads every multiprocess file the session's
+            # earlier apps left (over a second late in a full run on a loaded machine).
+            assert r.status_code == 200 and time.monotonic() - started < 15.0
             assert "tracker_shop_visitors{" not in r.text
             release.set()
     finally:
