@@ -110,11 +110,12 @@ def test_chosen_sites():
 
 def test_a_scrape_does_not_wait_for_a_round_stuck_in_clickhouse(make_settings, db, ch, fresh_gauges, monkeypatch):
     add_site(ch, Site("shop"))
-    stuck, release = threading.Event(), threading.Event()
+    stuck, release, returned = threading.Event(), threading.Event(), threading.Event()
 
     def hangs(runner, sites, now):  # what a hung ClickHouse does to the query thread
         stuck.set()
         release.wait(30)
+        returned.set()
         raise TimeoutError("ClickHouse did not answer")
 
     monkeypatch.setattr(business_metrics, "last_hour", hangs)
@@ -130,6 +131,7 @@ def test_a_scrape_does_not_wait_for_a_round_stuck_in_clickhouse(make_settings, d
             assert r.status_code == 200 and time.monotonic() - started < 15.0
             assert "tracker_shop_visitors{" not in r.text
             release.set()
+            assert returned.wait(30)  # the app stops with its query thread free, as after a real hang ends
     finally:
         release.set()
 
