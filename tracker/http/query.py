@@ -457,32 +457,26 @@ def _abandoned_products_result(query: carts.CartQuery, answer: dict) -> dict:
 # --- pages and devices ----------------------------------------------------------------------
 
 
-def _page_query(tracker, site: Site, params: Params) -> pages.PageQuery | None:
-    time_range = params.attempt(lambda: parse_range(params.get("from"), params.get("to"), site.timezone))
-    kind = params.choice("kind", pages.KINDS, "top")
-    limit = params.integer("limit", pages.DEFAULT_LIMIT, 1, pages.MAX_LIMIT)
-    segment = params.segment()
-    if params.errors:
-        return None
-    return pages.PageQuery(site.site, time_range, kind, tracker.settings.session_gap_minutes * 60, segment, limit)
+def _listing(module, query_class, choice: str, choices: tuple[str, ...], default: str, run):
+    """The builder and runner of a ranked list over visits (/pages by `kind`, /devices by `by`):
+    range, the list's choice, limit and filter."""
+    def build(tracker, site: Site, params: Params):
+        time_range = params.attempt(lambda: parse_range(params.get("from"), params.get("to"), site.timezone))
+        chosen = params.choice(choice, choices, default)
+        limit = params.integer("limit", module.DEFAULT_LIMIT, 1, module.MAX_LIMIT)
+        segment = params.segment()
+        if params.errors:
+            return None
+        return query_class(site.site, time_range, chosen, tracker.settings.session_gap_minutes * 60, segment, limit)
+
+    def answer(tracker, query, params: Params):
+        return {"site": query.site, **query.range.as_dict(), "filter": describe(query.segment), **run(tracker.queries, query)}
+
+    return build, answer
 
 
-def _run_pages(tracker, query: pages.PageQuery, params: Params):
-    return {"site": query.site, **query.range.as_dict(), "filter": describe(query.segment), **pages.run_pages(tracker.queries, query)}
-
-
-def _device_query(tracker, site: Site, params: Params) -> devices.DeviceQuery | None:
-    time_range = params.attempt(lambda: parse_range(params.get("from"), params.get("to"), site.timezone))
-    by = params.choice("by", devices.DIMENSIONS, "device")
-    limit = params.integer("limit", devices.DEFAULT_LIMIT, 1, devices.MAX_LIMIT)
-    segment = params.segment()
-    if params.errors:
-        return None
-    return devices.DeviceQuery(site.site, time_range, by, tracker.settings.session_gap_minutes * 60, segment, limit)
-
-
-def _run_devices(tracker, query: devices.DeviceQuery, params: Params):
-    return {"site": query.site, **query.range.as_dict(), "filter": describe(query.segment), **devices.run_devices(tracker.queries, query)}
+_page_query, _run_pages = _listing(pages, pages.PageQuery, "kind", pages.KINDS, "top", pages.run_pages)
+_device_query, _run_devices = _listing(devices, devices.DeviceQuery, "by", devices.DIMENSIONS, "device", devices.run_devices)
 
 
 # --- end of pages and devices ---------------------------------------------------------------
