@@ -129,5 +129,8 @@ def test_grafana_user_reads_but_cannot_write(stack_clickhouse, shop_data):
             reader.command(statement)
     with pytest.raises(DatabaseError, match="api_tokens"):  # the query API's token hashes stay private
         reader.query("SELECT * FROM api_tokens")
+    with pytest.raises(DatabaseError, match="webhook_outbox"):  # its errors may name a receiver's URL
+        reader.query("SELECT error, payload FROM webhook_outbox")
+    assert reader.query("SELECT count() FROM webhook_outbox WHERE kind = 'delivered'").result_rows == [(0,)]  # what the carts views join on
     with pytest.raises(DatabaseError, match="max_execution_time"):
         reader.query("SELECT 1", settings={"max_execution_time": 10_000})

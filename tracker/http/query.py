@@ -25,7 +25,7 @@ from tracker.http import tables
 from tracker.http.api_params import ENDPOINTS, Endpoint
 from tracker.http.auth import authorize
 from tracker.http.responses import json_response
-from tracker.queries import abandoned, carts, channels, cohorts, devices, funnels, pages, products, realtime, sales_cycle, stats
+from tracker.queries import carts, channels, cohorts, devices, funnels, page_carts, pages, products, realtime, sales_cycle, stats
 from tracker.queries.compare import COMPARISONS
 from tracker.queries.durations import format_duration, parse_duration
 from tracker.queries.errors import ParamError, ParamErrors, QueryLimit
@@ -334,18 +334,23 @@ def _carts_result(query: carts.CartQuery, answer: dict) -> dict:
     return {"site": query.site, "kind": query.kind, **query.range.as_dict(), "idle": format_duration(query.idle_s), **answer}
 
 
-async def execute_abandoned(tracker, site: Site, cart_params: Params, item_params: Params) -> tuple[dict, dict]:
-    """What abandoned_carts (for cart_params) and abandoned_products (for item_params) answer,
-    evaluated at the same time, from one computation of the abandoned carts (tracker/queries/abandoned.py):
-    the owner's page shows both. The parameters may differ in `limit` only."""
-    build = QUERIES["abandoned_carts"].build
-    QUERY_LABEL.set("abandoned_carts+products")
-    cart_query, item_query = build(tracker, site, cart_params), build(tracker, site, item_params)
-    cart_params.check()
-    item_params.check()
-    item_query = replace(item_query, at=cart_query.at)  # the same carts in both
-    cart_answer, item_answer = await offload(tracker, lambda: abandoned.run_both(tracker.queries, cart_query, item_query))
-    return _carts_result(cart_query, cart_answer), _abandoned_products_result(item_query, item_answer)
+async def execute_page_carts(tracker, site: Site, cart_params: Params, item_params: Params,
+                             recovered_params: Params) -> tuple[dict, dict, dict]:
+    """What abandoned_carts (for cart_params), abandoned_products (for item_params) and
+    recovered_carts (for recovered_params) answer, evaluated at the same time, from one computation
+    of the carts (tracker/queries/page_carts.py): the owner's page shows all three. The parameters
+    may differ in `limit` only."""
+    QUERY_LABEL.set("page_carts")
+    cart_query = QUERIES["abandoned_carts"].build(tracker, site, cart_params)
+    item_query = QUERIES["abandoned_products"].build(tracker, site, item_params)
+    recovered_query = QUERIES["recovered_carts"].build(tracker, site, recovered_params)
+    for params in (cart_params, item_params, recovered_params):
+        params.check()
+    # The same carts in all three: one evaluation time.
+    lists = page_carts.PageCarts(cart_query, replace(item_query, at=cart_query.at), replace(recovered_query, at=cart_query.at))
+    cart_answer, item_answer, recovered_answer = await offload(tracker, lambda: page_carts.run_all(tracker.queries, lists))
+    return (_carts_result(lists.abandoned, cart_answer), _abandoned_products_result(lists.items, item_answer),
+            _carts_result(lists.recovered, recovered_answer))
 
 
 # --- stats ----------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ from tracker.owner.session import (
 from tracker.owner.view import PageView
 from tracker.http.auth import site_of_token
 from tracker.owner.share import active_links
-from tracker.http.query import BY_NAME, Params, csv_answer, execute, execute_abandoned, offload
+from tracker.http.query import BY_NAME, Params, csv_answer, execute, execute_page_carts, offload
 from tracker.queries.carts import MAX_LIMIT
 from tracker.queries.errors import ParamErrors
 from tracker.queries.runner import shared_answers
@@ -203,21 +203,22 @@ async def dashboard(request: Request) -> Response:
         return render(request, "dashboard.html", context, 400)
     panel_query = functools.partial(query_api, request, site, view=view)
     with shared_answers():  # panels asking the same query (pages, devices) share one run of it
-        # The abandoned carts and the items left in them: one computation of the carts for both.
+        # The abandoned carts, the items left in them and the recovered carts: one computation of the carts.
         def params(name: str, limit: int) -> Params:  # as query_api's
             return Params(QueryParams([*days.items(), ("limit", str(limit)), *view.api_params(name)]), BY_NAME[name])
 
-        carts_and_items = asyncio.ensure_future(execute_abandoned(
-            request.app.state.tracker, site, params("abandoned_carts", CARTS_SHOWN), params("abandoned_products", breakdowns.SHOWN)))
+        cart_lists = asyncio.ensure_future(execute_page_carts(
+            request.app.state.tracker, site, params("abandoned_carts", CARTS_SHOWN),
+            params("abandoned_products", breakdowns.SHOWN), params("recovered_carts", CARTS_SHOWN)))
 
         async def part(index: int) -> dict:
-            return (await carts_and_items)[index]
+            return (await cart_lists)[index]
 
         stats, funnel, abandoned, recovered, channels, context["breakdowns"] = await asyncio.gather(
             query_api(request, site, "stats", days, view, interval=interval_for(time_range)),
             dashboard_funnel(request, site, days, view),  # the picked saved funnel, and the picker's choices
             part(0),
-            query_api(request, site, "recovered_carts", days, view, limit=str(CARTS_SHOWN)),
+            part(2),
             query_api(request, site, "channels", days, view),
             breakdowns.gather(panel_query, days, abandoned_products=part(1)),  # the panels' queries run alongside these
         )

@@ -27,7 +27,7 @@ MAX_LIMIT = 500
 
 CART_COLUMNS = """visitor_id, cart_no, started_at, last_activity, last_step, customer_id, item_ids, item_names, quantities,
     prices, item_count, value, currency, source, medium, campaign"""
-_RECOVERED_COLUMNS = "abandoned_at, purchased_at, time_to_recover_s, transaction_id, order_value, order_currency, notified_at, after_notice"
+RECOVERED_COLUMNS = "abandoned_at, purchased_at, time_to_recover_s, transaction_id, order_value, order_currency, notified_at, after_notice"
 # Recovered carts bought after a webhook announced them (docs/webhooks.md): count and order revenue
 # per currency (orders without a currency count in `carts` only, as in /stats).
 _AFTER_NOTICE_TOTALS = """,
@@ -64,11 +64,18 @@ def decode_cursor(text: str) -> tuple[int, int, int]:
     raise ParamError("cursor", "is not a cursor this API returned")
 
 
-# The carts of a query: the view of its kind over the events read (see read_params).
-SOURCES = {
-    "abandoned": "abandoned_carts(site = {site:String}, from = {read_from:DateTime64(3)}, to = {read_to:DateTime64(3)}, gap_s = {gap_s:UInt32}, idle_s = {idle_s:UInt32}, at = {at:DateTime64(3)}, visitors = {visitors:Array(UInt64)})",
-    "recovered": "recovered_carts(site = {site:String}, from = {read_from:DateTime64(3)}, to = {read_to:DateTime64(3)}, gap_s = {gap_s:UInt32}, idle_s = {idle_s:UInt32}, visitors = {visitors:Array(UInt64)})",
-}
+# The carts' views (schema/views/60_abandoned_carts.sql) all take these parameters (see read_params).
+_VIEW_PARAMS = ("site = {site:String}, from = {read_from:DateTime64(3)}, to = {read_to:DateTime64(3)}, gap_s = {gap_s:UInt32}, "
+                "idle_s = {idle_s:UInt32}, at = {at:DateTime64(3)}, visitors = {visitors:Array(UInt64)}")
+
+
+def view_source(view: str) -> str:
+    """The rows of one of the carts' views for a query's parameters."""
+    return f"{view}({_VIEW_PARAMS})"
+
+
+# The carts of a query: the view of its kind over the events read.
+SOURCES = {"abandoned": view_source("abandoned_carts"), "recovered": view_source("recovered_carts")}
 
 
 def read_params(q: CartQuery) -> dict:
@@ -88,12 +95,12 @@ def read_params(q: CartQuery) -> dict:
 
 def build_sql(q: CartQuery, source: str | None = None) -> tuple[str, dict]:
     """The page of carts; `source` replaces the view of the kind (a CTE of its rows, as
-    tracker/queries/abandoned.py shares them with the abandoned items)."""
+    tracker/queries/page_carts.py shares them among the page's lists)."""
     params = read_params(q)
     params["limit"] = q.limit + 1  # one more tells whether there is a next page
     sort_time = "last_activity" if q.kind == "abandoned" else "assumeNotNull(purchased_at)"
     source = source or SOURCES[q.kind]
-    columns = CART_COLUMNS if q.kind == "abandoned" else f"{CART_COLUMNS}, {_RECOVERED_COLUMNS}"
+    columns = CART_COLUMNS if q.kind == "abandoned" else f"{CART_COLUMNS}, {RECOVERED_COLUMNS}"
     filters = [f"{sort_time} >= {{start:DateTime64(3)}}", f"{sort_time} < {{end:DateTime64(3)}}"]
     if q.min_value is not None:
         params["min_value"] = q.min_value
