@@ -18,17 +18,17 @@ def test_missing_in_range_looks_at_the_range_and_the_site_only(db):
         event("add_payment_info", at(-3 * 86400), 1), event("add_payment_info", at(3600), 3),  # before and in it
     ])
     names = ["add_payment_info", "add_to_cart", "begin_checkout", "purchase", "select_item", "view_item"]
-    assert missing_in_range(db.runner, "shop", day_range(), names) == {"add_to_cart", "begin_checkout", "purchase", "select_item"}
+    assert missing_in_range(db.runner, "shop", day_range(), names)() == {"add_to_cart", "begin_checkout", "purchase", "select_item"}
     # Ever sent, whatever the range: only select_item and (for this site) begin_checkout never came.
     assert never_sent(db.ch, "shop", names) == {"begin_checkout", "select_item"}
 
 
 def test_missing_in_range_when_the_site_sent_nothing_of_them(db):
     insert(db.ch, [event("page_view", at(0), 1)])
-    assert missing_in_range(db.runner, "shop", day_range(), ["purchase", "view_item"]) == {"purchase", "view_item"}
-    assert missing_in_range(db.runner, "shop", day_range(), []) == set()
+    assert missing_in_range(db.runner, "shop", day_range(), ["purchase", "view_item"])() == {"purchase", "view_item"}
+    assert missing_in_range(db.runner, "shop", day_range(), [])() == set()
 
 
 def test_a_name_whose_last_event_is_the_range_start_is_present(db):
     insert(db.ch, [event("purchase", T0 - timedelta(days=1), 1)])  # day_range() starts exactly here
-    assert missing_in_range(db.runner, "shop", day_range(), ["purchase"]) == set()
+    assert missing_in_range(db.runner, "shop", day_range(), ["purchase"])() == set()

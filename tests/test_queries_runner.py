@@ -123,3 +123,22 @@ def test_within_shared_answers_a_query_answered_before_is_not_run_again(db):
     assert len(set(asyncio.run(page()) + ids)) == 2  # another page: its own run
     assert runner.run(sql, params).rows[0][0] not in ids  # outside any page: runs afresh
     runner.close()
+
+
+def test_run_beside_runs_while_the_caller_queries(db):
+    import time
+
+    from tracker.queries.runner import QUERY_LABEL
+
+    runner = QueryRunner(db.runner.target, 10, 1 << 30)
+    QUERY_LABEL.set("beside-test")
+    beside = runner.run_beside("SELECT 'beside-probe', sum(sleepEachRow(0.05)) FROM numbers(40) SETTINGS max_block_size = 1", {})
+    # The caller is free meanwhile: its own queries see the one beside it still running, under the
+    # caller's label (the context goes along), until it answers.
+    deadline, seen = time.monotonic() + 30, []
+    while not seen and time.monotonic() < deadline:
+        seen = runner.run("SELECT Settings['log_comment'] FROM system.processes WHERE query LIKE '%beside-probe%'"
+                          " AND query NOT LIKE '%system.processes%'", {}).rows
+    assert seen == [("beside-test",)] and not beside.done()
+    assert beside.result(30).rows == [("beside-probe", 0)]
+    runner.close()

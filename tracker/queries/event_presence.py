@@ -8,7 +8,7 @@ site sent no event of that name at all, never "none that passed the filter".
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable
 
 from tracker.queries.runner import QueryRunner
 from tracker.queries.steps import Step
@@ -20,18 +20,20 @@ def step_names(steps: Iterable[Step]) -> list[str]:
     return sorted(set().union(*(step.event_names() for step in steps)))
 
 
-def missing_in_range(runner: QueryRunner, site: str, time_range: TimeRange, names: list[str]) -> set[str]:
-    """The names of which the site sent no event from time_range.start to its end."""
+def missing_in_range(runner: QueryRunner, site: str, time_range: TimeRange, names: list[str]) -> Callable[[], set[str]]:
+    """The names of which the site sent no event from time_range.start to its end, as a call that
+    waits for them: the query runs beside the caller's thread (QueryRunner.run_beside) from now on,
+    so the caller's own query (the funnel) runs meanwhile."""
     if not names:
-        return set()
+        return set
     # The events' order key starts (site, toDate(ts)): this reads one column of the site's range,
     # and DISTINCT with a LIMIT stops reading once every name has been seen (the usual case).
-    rows = runner.run(
+    rows = runner.run_beside(
         "SELECT DISTINCT name FROM events WHERE site = {site:String} AND ts >= {start:DateTime64(3)} AND ts < {end:DateTime64(3)}"
         " AND name IN {names:Array(String)} LIMIT {n:UInt32}",
         {"site": site, "start": time_range.start, "end": time_range.end, "names": names, "n": len(names)},
-    ).rows
-    return set(names) - {r[0] for r in rows}
+    )
+    return lambda: set(names) - {r[0] for r in rows.result().rows}
 
 
 def never_sent(client, site: str, names: list[str]) -> set[str]:

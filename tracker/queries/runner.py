@@ -12,7 +12,7 @@ import contextlib
 import contextvars
 import math
 import threading
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Iterator, TypeVar
 
@@ -73,6 +73,9 @@ class QueryRunner:
         }
         self.deadline_s = math.ceil(max_execution_s) + GRACE_S
         self._threads = ClickHouseThreads("clickhouse-query", THREADS, self.connect)
+        # For run_beside: as many as there are query threads, so each can have one query beside it.
+        # Their clients are theirs too (ClickHouseThreads keeps one per calling thread).
+        self._beside = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="clickhouse-beside")
         self._running: dict[str, Future] = {}  # identical queries in ClickHouse now, by their text and parameters
         self._running_lock = threading.Lock()
 
@@ -90,6 +93,13 @@ class QueryRunner:
         The caller's context (QUERY_LABEL) goes along: executor threads do not inherit it."""
         context = contextvars.copy_context()
         return await self._threads.run(lambda: context.run(work), self.deadline_s)
+
+    def run_beside(self, sql: str, parameters: dict) -> Future:
+        """`run` started on a thread beside the calling query thread, which goes on with its own
+        query meanwhile: a small query whose answer the other does not need (the funnel's check for
+        events never sent) then adds no time. The future's result is run's. Like run, it ends by
+        the client's read timeout (deadline_s), so waiting for it never outlasts the request."""
+        return self._beside.submit(contextvars.copy_context().run, self.run, sql, parameters)
 
     def run(self, sql: str, parameters: dict) -> Rows:
         """The query's rows. A query identical (text and parameters) to one already running waits
@@ -133,3 +143,4 @@ class QueryRunner:
 
     def close(self) -> None:
         self._threads.close()
+        self._beside.shutdown(wait=False, cancel_futures=True)
