@@ -9,8 +9,9 @@
 
 The checks are the API's (tracker/saved_funnels/edits.py); their field errors are shown next to
 the fields. The forms carry what the page was looking at (days, comparison, filters: its PageView,
-tracker/owner/view.py) in hidden fields, so Back, Save and Delete return to that same view. Every POST passes same_origin_post (tracker/owner/session.py), and the store's calls
-run on the query threads (tracker/http/query.py offload).
+tracker/owner/view.py) in hidden fields, so Back, Save and Delete return to that same view. Every
+POST passes same_origin_post (tracker/owner/session.py), and the store's calls run on the query
+threads (tracker/http/query.py offload).
 """
 
 from __future__ import annotations
