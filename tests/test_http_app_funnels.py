@@ -139,3 +139,44 @@ def test_oversized_forms_are_a_form_error_not_a_server_error(shop, ch):
     r = client.post("/app/shop/funnels", data=form(name="x", step_0="*" + " " * 140_000))
     assert r.status_code == 400
     assert ch.query("SELECT count() FROM saved_funnels").result_rows[0][0] == 0
+
+
+def test_the_forms_come_back_to_the_comparison_and_the_filters_the_page_had(shop, ch):
+    client, token = shop
+    insert(ch, [event("page_view", at(0), 1, site="shop")])
+    sign_in(client, token)
+    view = {**DAYS, "compare": "previous", "filter": ["source==google", "device==mobile"]}
+
+    def kept(location: str, funnel: str | None = None):
+        parts = urlsplit(unescape(location))
+        query = parse_qs(parts.query)
+        assert parts.path == "/app/shop" and query.pop("funnel", [None]) == [funnel]
+        assert query == {"from": [DAYS["from"]], "to": [DAYS["to"]], "compare": ["previous"], "filter": ["source==google", "device==mobile"]}
+
+    page = client.get("/app/shop", params=view).text
+    kept(re.search(r'id="funnel-new" href="/app/shop/funnels/new([^"]*)"', page).group(1).replace("?", "/app/shop?", 1))
+    kept(re.search(r'id="funnel-edit" href="/app/shop/funnels/shop/edit([^"]*)"', page).group(1).replace("?", "/app/shop?", 1))
+
+    new = client.get("/app/shop/funnels/new", params=view).text
+    kept(re.search(r'<p><a href="([^"]*)">Back to', new).group(1))
+    fields = dict.fromkeys(re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)">', new))
+    assert ("compare", "previous") in fields and ("filter", "source==google") in fields and ("filter", "device==mobile") in fields
+
+    r = client.post("/app/shop/funnels", data=form(name="Any", step_0="*", compare="previous", filter=view["filter"]))
+    assert r.status_code == 303
+    funnel_id = parse_qs(urlsplit(r.headers["location"]).query)["funnel"][0]
+    kept(r.headers["location"], funnel_id)
+    edit = client.get(f"/app/shop/funnels/{funnel_id}/edit", params=view).text
+    kept(re.search(r'<p><a href="([^"]*)">Back to', edit).group(1), funnel_id)
+    assert edit.count('<input type="hidden" name="compare" value="previous">') == 2  # the save form and the delete form
+    r = client.post(f"/app/shop/funnels/{funnel_id}", data=form(name="Any visit", step_0="*", compare="previous", filter=view["filter"]))
+    kept(r.headers["location"], funnel_id)
+    r = client.post(f"/app/shop/funnels/{funnel_id}/delete", data={**DAYS, "compare": "previous", "filter": view["filter"]})
+    assert r.status_code == 303
+    kept(r.headers["location"])
+
+    # A comparison the page does not know is not carried, as the page drops it.
+    new = client.get("/app/shop/funnels/new", params={**DAYS, "compare": "<sideways>"}).text
+    assert 'name="compare"' not in new and "sideways" not in new
+    r = client.post("/app/shop/funnels", data=form(name="Any", step_0="*", compare="sideways"))
+    assert r.status_code == 303 and "compare" not in r.headers["location"]

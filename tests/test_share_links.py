@@ -58,9 +58,13 @@ def all_logs():
 
 
 def create_on_page(owner: TestClient, note: str = "agency") -> tuple[str, str, str]:
+    """The create form, then the page its answer redirects to (Post/Redirect/Get), which shows the link."""
     r = owner.post("/app/shop/shared-links", data={"note": note})
-    assert r.status_code == 201 and "It is shown only now" in r.text, r.text
-    link, secret, link_id = LINK.search(r.text).groups()
+    assert r.status_code == 303 and r.headers["location"] == "/app/shop/shared-links/created", r.text
+    shown = owner.get(r.headers["location"])
+    assert shown.status_code == 200 and "It is shown only now" in shown.text, shown.text
+    link, secret, link_id = LINK.search(shown.text).groups()
+    assert secret not in r.headers["location"]
     return link, secret, link_id
 
 
@@ -103,6 +107,27 @@ def test_a_link_from_the_page_opens_the_page_read_only(owner, ch, all_logs):
     assert secret not in metrics
     logged = [r.getMessage() + " " + str(vars(r)) for r in all_logs]
     assert logged and not [line for line in logged if secret in line]
+
+
+def test_reloading_the_created_page_shows_no_secret_and_creates_no_link(owner, ch):
+    r = owner.post("/app/shop/shared-links", data={"note": "agency"})
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith("fh_new_link=fhs_") and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert "Path=/app/shop/shared-links/created" in cookie and "Max-Age=60" in cookie
+    first = owner.get("/app/shop/shared-links/created")
+    link, secret, link_id = LINK.search(first.text).groups()
+    assert "agency" in first.text and first.headers["set-cookie"].startswith('fh_new_link="";')  # cleared as it is shown
+    again = owner.get("/app/shop/shared-links/created")  # the browser's reload: a GET, not the POST again
+    assert again.status_code == 200 and secret not in again.text and 'id="shared-link"' not in again.text
+    assert "this one has been shown already" in again.text and "revoke it on the site's page and create a new one" in again.text
+    assert [t.token_id for t in list_links(ch, "shop")] == [link_id]
+    # A secret of a revoked link (or of another site) in the cookie is not shown either.
+    owner.post(f"/app/shop/shared-links/{link_id}/revoke")
+    owner.cookies.set("fh_new_link", secret, path="/app/shop/shared-links/created")
+    assert secret not in owner.get("/app/shop/shared-links/created").text
+    other_secret = create_link(ch, "other")[1]
+    owner.cookies.set("fh_new_link", other_secret, path="/app/shop/shared-links/created")
+    assert other_secret not in owner.get("/app/shop/shared-links/created").text
 
 
 def test_revoking_on_the_page_refuses_the_link_at_once(owner, ch):

@@ -3,6 +3,7 @@
 // in the table below the chart, so nothing depends on this script.
 import uPlot from "uplot";
 import { comparedSeries, dropEmptyChoice } from "./compare.js";
+import { keyboardLegend } from "./legend.js";
 import { startRealtime } from "./realtime.js";
 import { openSharedLink } from "./share.js";
 
@@ -34,6 +35,7 @@ function draw(holder, data) {
     scales: { x: { time: true }, count: { range: (u, min, max) => [0, Math.max(1, max)] } },
     series,
     axes,
+    plugins: [keyboardLegend()], // the legend's series toggles by keyboard too
   };
   const compared = comparedSeries(data, series); // dashed: the compared period, if any
   opts.series = [...series, ...compared.series];

@@ -247,3 +247,30 @@ def test_the_keyboard_reaches_everything_with_a_visible_focus(tracker, shop_site
     assert "You are signed out." in page.content() and page.context.cookies() == []
     page.goto(f"{tracker.url}/app/shop")
     assert page.url == f"{tracker.url}/app/_sign-in"
+
+
+def test_the_chart_legend_shows_and_hides_a_series_by_keyboard(tracker, shop_site, tab):
+    page = tab()
+    sign_in(page, tracker, shop_site)
+    page.goto(f"{tracker.url}/app/shop?from={DAYS['from']}&to={DAYS['to']}")
+    legend = page.locator("#chart .u-legend")
+    orders = legend.get_by_role("button", name="Orders", exact=True)
+    assert orders.get_attribute("aria-pressed") == "true"
+    assert legend.get_by_role("button").count() == 4  # visitors, orders, revenue in EUR and in SEK
+
+    for _ in range(60):  # Tab from the top of the page to the legend's "Orders"
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.getAttribute('aria-label')") == "Orders":
+            break
+    else:
+        raise AssertionError("the Tab key never reached the legend's Orders")
+    now = focused(page)
+    assert now["outline"] != "none" and now["width"] >= 2, now  # the focus shows
+    page.keyboard.press("Enter")
+    row = legend.locator("tr.u-series", has=page.get_by_role("button", name="Orders", exact=True))
+    assert orders.get_attribute("aria-pressed") == "false" and "u-off" in row.get_attribute("class")  # uPlot's hidden series
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "Orders"  # the focus stays on the entry
+    page.keyboard.press(" ")
+    assert orders.get_attribute("aria-pressed") == "true" and "u-off" not in row.get_attribute("class")
+    assert legend.get_by_role("button", name="Visitors", exact=True).get_attribute("aria-pressed") == "true"
+    assert page.problems == []

@@ -80,6 +80,11 @@ def same_origin_post(request: Request) -> bool:
 
 async def form_fields(request: Request, max_bytes: int = MAX_FORM_BYTES, max_fields: int = 10) -> dict[str, str]:
     """The fields of a small urlencoded form (the first value of each); {} for anything else."""
+    return {name: values[0] for name, values in (await form_values(request, max_bytes, max_fields)).items()}
+
+
+async def form_values(request: Request, max_bytes: int = MAX_FORM_BYTES, max_fields: int = 10) -> dict[str, list[str]]:
+    """Every value of each field of a small urlencoded form (a repeated field: the page's `filter`s); {} for anything else."""
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
         return {}
     body = b""
@@ -88,10 +93,9 @@ async def form_fields(request: Request, max_bytes: int = MAX_FORM_BYTES, max_fie
         if len(body) > max_bytes:
             return {}
     try:
-        parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=max_fields)
+        return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=max_fields)
     except ValueError:  # more fields than max_fields
         return {}
-    return {name: values[0] for name, values in parsed.items()}
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ endpoint that declares those parameters (tracker/http/api_params.py), and no oth
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Callable
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -34,8 +35,14 @@ class PageView:
 
     @classmethod
     def of(cls, request: Request, site: str, days: dict[str, str]) -> "PageView":
-        compare = request.query_params.get("compare", "").strip()
-        filters = tuple(f for f in request.query_params.getlist("filter") if f.strip())
+        return cls.read(request.query_params.getlist, site, days)
+
+    @classmethod
+    def read(cls, values: Callable[[str], list[str]], site: str, days: dict[str, str]) -> "PageView":
+        """The view from a query string or a form's fields (values: a name's every value), so the
+        funnel forms carry the page's view through and back with the same checks."""
+        compare = (values("compare") or [""])[-1].strip()
+        filters = tuple(f for f in values("filter") if f.strip())
         errors = {}
         if compare and compare not in COMPARE_MODES:
             errors["compare"] = f"must be one of {', '.join(COMPARE_MODES)}"
@@ -44,17 +51,22 @@ class PageView:
             parse_segment(list(filters))
         except ParamError as exc:
             errors["filter"] = exc.reason
-        funnel = request.query_params.get("funnel", "").strip()
+        funnel = (values("funnel") or [""])[-1].strip()
         return cls(site, days, compare, filters, funnel, errors)
 
     def url(self) -> str:
-        pairs = [("from", self.days["from"]), ("to", self.days["to"])]
+        query = self.query()
+        return f"/app/{self.site}" + (f"?{query}" if query else "")
+
+    def query(self) -> str:
+        """The view as a query string: for the page (url()) and for links that come back to it (the funnel forms)."""
+        pairs = [(k, self.days[k]) for k in ("from", "to") if self.days.get(k)]  # no day: the page's default
         if self.compare:
             pairs.append(("compare", self.compare))
         if self.funnel:
             pairs.append(("funnel", self.funnel))
         pairs += [("filter", f) for f in self.filters]
-        return f"/app/{self.site}?{urlencode(pairs)}"
+        return urlencode(pairs)
 
     def with_filter(self, text: str) -> "PageView":
         return self if text in self.filters else replace(self, filters=(*self.filters, text))
