@@ -105,3 +105,13 @@ def test_a_purchase_that_opens_a_visit_is_credited_to_that_visit(db):
     assert [(c["value"], c["orders"]) for c in first["channels"]] == [("newsletter", 1), ("google", 0)]
     first = channels(db, attribution="first", lookback_s=2 * 3600)  # exactly the lookback: in reach
     assert [(c["value"], c["orders"]) for c in first["channels"]] == [("google", 1), ("newsletter", 0)]
+
+
+def test_a_source_named_total_is_a_channel_like_any_other(db):
+    # The totals are kept apart from the channels by grouping, not by a name a channel could have.
+    insert(db.ch, [event("page_view", at(60), 1, source="total"),
+                   event("purchase", at(120), 1, source="total", transaction_id="T1", value=5, currency="EUR"),
+                   event("page_view", at(600), 2, source="google")])
+    result = channels(db, attribution="last")
+    assert table(result) == {"total": (1, 1, {"EUR": (1, 5.0, 5.0)}, 100.0), "google": (1, 0, {}, 0.0)}
+    assert (result["totals"]["sessions"], result["totals"]["orders"]) == (2, 1)

@@ -25,7 +25,7 @@ from tracker.http import tables
 from tracker.http.api_params import ENDPOINTS, Endpoint
 from tracker.http.auth import authorize
 from tracker.http.responses import json_response
-from tracker.queries import carts, channels, cohorts, devices, funnels, page_carts, pages, products, realtime, sales_cycle, stats
+from tracker.queries import carts, channels, cohorts, devices, funnels, page_carts, page_visits, pages, products, realtime, sales_cycle, stats
 from tracker.queries.compare import COMPARISONS
 from tracker.queries.durations import format_duration, parse_duration
 from tracker.queries.errors import ParamError, ParamErrors, QueryLimit
@@ -475,13 +475,35 @@ def _listing(module, query_class, choice: str, choices: tuple[str, ...], default
         return query_class(site.site, time_range, chosen, tracker.settings.session_gap_minutes * 60, segment, limit)
 
     def answer(tracker, query, params: Params):
-        return {"site": query.site, **query.range.as_dict(), "filter": describe(query.segment), **run(tracker.queries, query)}
+        return _listing_result(query, run(tracker.queries, query))
 
     return build, answer
 
 
+def _listing_result(query, answer: dict) -> dict:
+    return {"site": query.site, **query.range.as_dict(), "filter": describe(query.segment), **answer}
+
+
 _page_query, _run_pages = _listing(pages, pages.PageQuery, "kind", pages.KINDS, "top", pages.run_pages)
 _device_query, _run_devices = _listing(devices, devices.DeviceQuery, "by", devices.DIMENSIONS, "device", devices.run_devices)
+
+
+
+
+async def execute_page_visits(tracker, site: Site, device_params: list[Params], channel_params: Params) -> tuple[list[dict], dict]:
+    """What devices answers for each of device_params (one per dimension) and channels for
+    channel_params, from one pass over the visits (tracker/queries/page_visits.py): the owner's
+    page shows all of them. The channels' must be last touch with the default lookback, and no
+    `compare` (page_visits.serves)."""
+    QUERY_LABEL.set("page_visits")
+    device_queries = tuple(QUERIES["devices"].build(tracker, site, params) for params in device_params)
+    channel_query = QUERIES["channels"].build(tracker, site, channel_params)
+    for params in (*device_params, channel_params):
+        params.check()
+    lists = page_visits.PageVisits(device_queries, channel_query)
+    device_answers, channel_answer = await offload(tracker, lambda: page_visits.run_all(tracker.queries, lists))
+    return ([_listing_result(q, a) for q, a in zip(device_queries, device_answers)],
+            {**_describe_channels(channel_query), **channel_answer})
 
 
 # --- end of pages and devices ---------------------------------------------------------------

@@ -20,14 +20,20 @@ PAGE_KINDS = ("top", "entry", "exit")
 DEVICE_DIMENSIONS = ("device", "browser", "os")
 
 
-async def gather(query: Query, days: dict[str, str], abandoned_products: Awaitable[dict] | None = None) -> dict:
+async def gather(query: Query, days: dict[str, str], abandoned_products: Awaitable[dict] | None = None,
+                 devices: Awaitable[list[dict]] | None = None) -> dict:
     """The panels' answers: {"pages": {kind: answer}, "devices": {by: answer}, "products",
-    "abandoned_products", "cohorts", "sales_cycle"}. abandoned_products: its answer, when the
-    caller gets it along with the abandoned carts (pages.py: one computation of the carts for both)."""
+    "abandoned_products", "cohorts", "sales_cycle"}. abandoned_products, devices (the answers by
+    DEVICE_DIMENSIONS): when the caller gets them along with other lists (pages.py: the abandoned
+    carts, the channels)."""
     limit = str(SHOWN)
+
+    async def device_lists() -> list[dict]:
+        return await asyncio.gather(*(query("devices", days, by=by, limit=limit) for by in DEVICE_DIMENSIONS))
+
     answers = await asyncio.gather(
         *(query("pages", days, kind=kind, limit=limit) for kind in PAGE_KINDS),
-        *(query("devices", days, by=by, limit=limit) for by in DEVICE_DIMENSIONS),
+        devices or device_lists(),
         query("products", days, limit=limit),
         abandoned_products or query("abandoned_products", days, limit=limit),
         # Cohorts need more than a month to say anything: the API's default twelve monthly cohorts
@@ -35,9 +41,9 @@ async def gather(query: Query, days: dict[str, str], abandoned_products: Awaitab
         query("cohorts", {"to": days["to"]}),
         query("sales_cycle", days, limit=limit),
     )
-    pages, devices, rest = answers[:3], answers[3:6], answers[6:]
+    pages, device_answers, rest = answers[:3], answers[3], answers[4:]
     return {
         "pages": dict(zip(PAGE_KINDS, pages)),
-        "devices": dict(zip(DEVICE_DIMENSIONS, devices)),
+        "devices": dict(zip(DEVICE_DIMENSIONS, device_answers)),
         **dict(zip(("products", "abandoned_products", "cohorts", "sales_cycle"), rest)),
     }

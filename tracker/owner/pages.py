@@ -45,7 +45,7 @@ from tracker.owner.session import (
 from tracker.owner.view import PageView
 from tracker.http.auth import site_of_token
 from tracker.owner.share import active_links
-from tracker.http.query import BY_NAME, Params, csv_answer, execute, execute_page_carts, offload
+from tracker.http.query import BY_NAME, Params, csv_answer, execute, execute_page_carts, execute_page_visits, offload
 from tracker.queries.carts import MAX_LIMIT
 from tracker.queries.errors import ParamErrors
 from tracker.queries.runner import shared_answers
@@ -171,9 +171,13 @@ def interval_for(time_range: TimeRange) -> str:
 async def query_api(request: Request, site: Site, name: str, days: dict[str, str], view: PageView | None = None, **extra: str) -> dict:
     """What GET /api/v1/sites/{site}/<endpoint>?from=..&to=..&extra.. answers, as a dict; with the
     page's filters and comparison (`view`) where the endpoint takes them."""
-    pairs = [*days.items(), *extra.items(), *(view.api_params(name) if view else ())]
-    params = Params(QueryParams(pairs), BY_NAME[name])
-    return await execute(request.app.state.tracker, site, name, params)
+    return await execute(request.app.state.tracker, site, name, api_params(days, view, name, **extra))
+
+
+def api_params(days: dict[str, str], view: PageView | None, name: str, **extra: str | int) -> Params:
+    """The endpoint's parameters for the page's days, `extra` and view (where the endpoint takes them)."""
+    pairs = [*days.items(), *((k, str(v)) for k, v in extra.items()), *(view.api_params(name) if view else ())]
+    return Params(QueryParams(pairs), BY_NAME[name])
 
 
 def chart_data(stats: dict) -> dict:
@@ -202,25 +206,30 @@ async def dashboard(request: Request) -> Response:
     if context["errors"]:
         return render(request, "dashboard.html", context, 400)
     panel_query = functools.partial(query_api, request, site, view=view)
-    with shared_answers():  # panels asking the same query (pages, devices) share one run of it
-        # The abandoned carts, the items left in them and the recovered carts: one computation of the carts.
-        def params(name: str, limit: int) -> Params:  # as query_api's
-            return Params(QueryParams([*days.items(), ("limit", str(limit)), *view.api_params(name)]), BY_NAME[name])
-
+    tracker = request.app.state.tracker
+    with shared_answers():  # panels asking the same query (the three lists of pages) share one run of it
+        # Lists computed together: the abandoned carts, the items left in them and the recovered
+        # carts from one computation of the carts; devices, browsers, OS and channels from one pass
+        # over the visits (without `compare`: the channels' comparison reads the earlier period too).
         cart_lists = asyncio.ensure_future(execute_page_carts(
-            request.app.state.tracker, site, params("abandoned_carts", CARTS_SHOWN),
-            params("abandoned_products", breakdowns.SHOWN), params("recovered_carts", CARTS_SHOWN)))
+            tracker, site, api_params(days, view, "abandoned_carts", limit=CARTS_SHOWN),
+            api_params(days, view, "abandoned_products", limit=breakdowns.SHOWN), api_params(days, view, "recovered_carts", limit=CARTS_SHOWN)))
+        visit_lists = None if view.compare else asyncio.ensure_future(execute_page_visits(
+            tracker, site, [api_params(days, view, "devices", by=by, limit=breakdowns.SHOWN) for by in breakdowns.DEVICE_DIMENSIONS],
+            api_params(days, view, "channels")))
 
-        async def part(index: int) -> dict:
-            return (await cart_lists)[index]
+        async def part(lists: asyncio.Future, index: int):
+            return (await lists)[index]
 
         stats, funnel, abandoned, recovered, channels, context["breakdowns"] = await asyncio.gather(
             query_api(request, site, "stats", days, view, interval=interval_for(time_range)),
             dashboard_funnel(request, site, days, view),  # the picked saved funnel, and the picker's choices
-            part(0),
-            part(2),
-            query_api(request, site, "channels", days, view),
-            breakdowns.gather(panel_query, days, abandoned_products=part(1)),  # the panels' queries run alongside these
+            part(cart_lists, 0),
+            part(cart_lists, 2),
+            part(visit_lists, 1) if visit_lists else query_api(request, site, "channels", days, view),
+            # The panels' queries run alongside these.
+            breakdowns.gather(panel_query, days, abandoned_products=part(cart_lists, 1),
+                              devices=part(visit_lists, 0) if visit_lists else None),
         )
     chart = chart_data(stats)
     chart["compare"] = page_compare.chart(stats)

@@ -167,22 +167,27 @@ def _figures(sessions: int, converted: int, revenue: dict[str, tuple[int, Decima
 
 def run_channels(runner: QueryRunner, q: ChannelQuery) -> dict:
     traffic_sql, orders_sql, params = build_sql(q)
-    traffic: dict = {}
-    for row in runner.run(traffic_sql, params).dicts():
-        traffic["total" if row["overall"] else row["channel"]] = (row["sessions"], row["converted_sessions"])
+    orders = runner.run_beside(orders_sql, params)
+    # Key None: all channels together (a channel can be any string, even "total").
+    traffic = {None if r["overall"] else r["channel"]: (r["sessions"], r["converted_sessions"]) for r in runner.run(traffic_sql, params).dicts()}
     revenue: dict = {}
-    for row in runner.run(orders_sql, params).dicts():
-        key = "total" if row["overall"] else row["channel"]
-        revenue.setdefault(key, {})[row["currency"]] = (row["orders"], row["revenue"])
+    for row in orders.result().dicts():
+        revenue.setdefault(None if row["overall"] else row["channel"], {})[row["currency"]] = (row["orders"], row["revenue"])
+    return channels_answer(q, traffic, revenue)
+
+
+def channels_answer(q: ChannelQuery, traffic: dict, revenue: dict) -> dict:
+    """The answer from traffic {channel: (sessions, converted sessions)} and revenue
+    {channel: {currency: (orders, revenue)}}, key None for all channels together."""
     channels = []
-    for value in (set(traffic) | set(revenue)) - {"total"}:
+    for value in (set(traffic) | set(revenue)) - {None}:
         sessions, converted = traffic.get(value, (0, 0))
         channels.append({"value": value, **_figures(sessions, converted, revenue.get(value, {}))})
     # Most orders first, then most sessions, then by name: a stable order for equal channels.
     channels.sort(key=lambda c: (-c["orders"], -c["sessions"], c["value"]))
-    sessions, converted = traffic.get("total", (0, 0))
+    sessions, converted = traffic.get(None, (0, 0))
     return {
         "channels": channels[: q.limit],
         "channels_total": len(channels),
-        "totals": _figures(sessions, converted, revenue.get("total", {})),
+        "totals": _figures(sessions, converted, revenue.get(None, {})),
     }

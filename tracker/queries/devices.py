@@ -19,8 +19,6 @@ from tracker.queries.timerange import TimeRange
 
 DIMENSIONS = ("device", "browser", "os")
 DEFAULT_LIMIT = 100
-# A visit's or order's `channel`, (device, browser, os), as one row per dimension: (dimension, its value).
-_BY_DIMENSION = "[" + ", ".join(f"('{d}', channel.{i})" for i, d in enumerate(DIMENSIONS, 1)) + "]"
 MAX_LIMIT = 1000
 
 
@@ -40,24 +38,31 @@ class DeviceQuery:
         return channels.ChannelQuery(self.site, self.range, self.by, "last", gap_s=self.gap_s, segment=self.segment)
 
 
-def build_sql(q: DeviceQuery) -> tuple[str, str, dict]:
+def _by_dimension(dimensions: tuple[str, ...]) -> str:
+    """A visit's or order's `channel` (its entry's values of the dimensions) as one row per
+    dimension: (dimension, its value)."""
+    return "[" + ", ".join(f"('{d}', channel.{i})" for i, d in enumerate(dimensions, 1)) + "]"
+
+
+def build_sql(q: DeviceQuery, dimensions: tuple[str, ...] = DIMENSIONS) -> tuple[str, str, dict]:
     """Visitors, visits and converted visits per value (and in all), and the orders per value, as
-    /channels credits them (last touch): for all three dimensions in one pass over the events,
-    each row naming its `dimension`. The SQL is the same whatever `by`, so the page's three lists
-    (tracker/owner/breakdowns.py) are one query each (QueryRunner runs identical queries once)."""
+    /channels credits them (last touch): for all the dimensions (entry fields) in one pass over the
+    events, each row naming its `dimension`. The SQL is the same whatever `by`, so the page's three
+    lists (tracker/owner/breakdowns.py) are one query each (QueryRunner runs identical queries once);
+    the page's channels table comes from it too (tracker/queries/page_visits.py: `source` added)."""
     channel = q.channel_query()
     params = channel.params()
     traffic = f"""
     SELECT grouping(entry_value) AS overall, entry.1 AS dimension, entry.2 AS entry_value, uniqExact(visitor_id) AS visitors, count() AS sessions,
         countIf(purchased) AS converted_sessions
-    FROM ({channels.visits_sql(channel, params, "start", columns=DIMENSIONS)})
-    ARRAY JOIN {_BY_DIMENSION} AS entry
+    FROM ({channels.visits_sql(channel, params, "start", columns=dimensions)})
+    ARRAY JOIN {_by_dimension(dimensions)} AS entry
     GROUP BY GROUPING SETS ((dimension), (dimension, entry_value))"""
     orders = f"""
     SELECT grouping(entry_value) AS overall, entry.1 AS dimension, entry.2 AS entry_value, currency, count() AS orders,
         sum(ifNull(value, toDecimal64(0, 4))) AS revenue
-    FROM ({channels.attributed_orders_sql(channel, params, columns=DIMENSIONS)})
-    ARRAY JOIN {_BY_DIMENSION} AS entry
+    FROM ({channels.attributed_orders_sql(channel, params, columns=dimensions)})
+    ARRAY JOIN {_by_dimension(dimensions)} AS entry
     GROUP BY GROUPING SETS ((dimension, currency), (dimension, entry_value, currency))"""
     return traffic, orders, params
 
@@ -74,14 +79,21 @@ def _figures(traffic: dict | None, revenue: dict) -> dict:
     }
 
 
-def run_devices(runner: QueryRunner, q: DeviceQuery) -> dict:
-    traffic_sql, orders_sql, params = build_sql(q)
-    # Key None: all values together (a value can be any string, even "total").
-    traffic = {None if r["overall"] else r["entry_value"]: r for r in runner.run(traffic_sql, params).dicts() if r["dimension"] == q.by}
+def of_dimension(dimension: str, traffic_rows: list[dict], order_rows: list[dict]) -> tuple[dict, dict]:
+    """One dimension's figures from build_sql's rows: traffic {value: row} and revenue
+    {value: {currency: (orders, revenue)}}, key None for all values together (a value can be any
+    string, even "total")."""
+    traffic = {None if r["overall"] else r["entry_value"]: r for r in traffic_rows if r["dimension"] == dimension}
     revenue: dict = {}
-    for r in runner.run(orders_sql, params).dicts():
-        if r["dimension"] == q.by:
+    for r in order_rows:
+        if r["dimension"] == dimension:
             revenue.setdefault(None if r["overall"] else r["entry_value"], {})[r["currency"]] = (r["orders"], r["revenue"])
+    return traffic, revenue
+
+
+def devices_answer(q: DeviceQuery, traffic_rows: list[dict], order_rows: list[dict]) -> dict:
+    """The answer for q.by from build_sql's rows."""
+    traffic, revenue = of_dimension(q.by, traffic_rows, order_rows)
     values = [{"value": v, **_figures(traffic.get(v), revenue.get(v, {}))} for v in (set(traffic) | set(revenue)) - {None}]
     # Most visitors first, then most orders, then by name: a stable order for equal values.
     values.sort(key=lambda v: (-v["visitors"], -v["orders"], v["value"]))
@@ -91,3 +103,9 @@ def run_devices(runner: QueryRunner, q: DeviceQuery) -> dict:
         "values_total": len(values),
         "totals": _figures(traffic.get(None), revenue.get(None, {})),
     }
+
+
+def run_devices(runner: QueryRunner, q: DeviceQuery) -> dict:
+    traffic_sql, orders_sql, params = build_sql(q)
+    orders = runner.run_beside(orders_sql, params)
+    return devices_answer(q, runner.run(traffic_sql, params).dicts(), orders.result().dicts())
