@@ -20,22 +20,18 @@ PAGE_KINDS = ("top", "entry", "exit")
 DEVICE_DIMENSIONS = ("device", "browser", "os")
 
 
-async def gather(query: Query, days: dict[str, str], abandoned_products: Awaitable[dict] | None = None,
-                 devices: Awaitable[list[dict]] | None = None) -> dict:
+async def gather(query: Query, days: dict[str, str], abandoned_products: Awaitable[dict],
+                 devices: Awaitable[list[dict]]) -> dict:
     """The panels' answers: {"pages": {kind: answer}, "devices": {by: answer}, "products",
-    "abandoned_products", "cohorts", "sales_cycle"}. abandoned_products, devices (the answers by
-    DEVICE_DIMENSIONS): when the caller gets them along with other lists (pages.py: the abandoned
-    carts, the channels)."""
+    "abandoned_products", "cohorts", "sales_cycle"}. The caller gets abandoned_products and
+    devices (the answers by DEVICE_DIMENSIONS) along with other lists (pages.py: with the abandoned
+    carts, with the channels)."""
     limit = str(SHOWN)
-
-    async def device_lists() -> list[dict]:
-        return await asyncio.gather(*(query("devices", days, by=by, limit=limit) for by in DEVICE_DIMENSIONS))
-
     answers = await asyncio.gather(
         *(query("pages", days, kind=kind, limit=limit) for kind in PAGE_KINDS),
-        devices or device_lists(),
+        devices,
         query("products", days, limit=limit),
-        abandoned_products or query("abandoned_products", days, limit=limit),
+        abandoned_products,
         # Cohorts need more than a month to say anything: the API's default twelve monthly cohorts
         # up to the range's end (`from` would only keep the customers who first bought in the range).
         query("cohorts", {"to": days["to"]}),

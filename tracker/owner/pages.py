@@ -210,11 +210,12 @@ async def dashboard(request: Request) -> Response:
     with shared_answers():  # panels asking the same query (the three lists of pages) share one run of it
         # Lists computed together: the abandoned carts, the items left in them and the recovered
         # carts from one computation of the carts; devices, browsers, OS and channels from one pass
-        # over the visits (without `compare`: the channels' comparison reads the earlier period too).
+        # over the visits (with `compare`, the channels are asked on their own: their comparison
+        # reads the earlier period too).
         cart_lists = asyncio.ensure_future(execute_page_carts(
             tracker, site, api_params(days, view, "abandoned_carts", limit=CARTS_SHOWN),
             api_params(days, view, "abandoned_products", limit=breakdowns.SHOWN), api_params(days, view, "recovered_carts", limit=CARTS_SHOWN)))
-        visit_lists = None if view.compare else asyncio.ensure_future(execute_page_visits(
+        visit_lists = asyncio.ensure_future(execute_page_visits(
             tracker, site, [api_params(days, view, "devices", by=by, limit=breakdowns.SHOWN) for by in breakdowns.DEVICE_DIMENSIONS],
             api_params(days, view, "channels")))
 
@@ -226,10 +227,9 @@ async def dashboard(request: Request) -> Response:
             dashboard_funnel(request, site, days, view),  # the picked saved funnel, and the picker's choices
             part(cart_lists, 0),
             part(cart_lists, 2),
-            part(visit_lists, 1) if visit_lists else query_api(request, site, "channels", days, view),
+            query_api(request, site, "channels", days, view) if view.compare else part(visit_lists, 1),
             # The panels' queries run alongside these.
-            breakdowns.gather(panel_query, days, abandoned_products=part(cart_lists, 1),
-                              devices=part(visit_lists, 0) if visit_lists else None),
+            breakdowns.gather(panel_query, days, abandoned_products=part(cart_lists, 1), devices=part(visit_lists, 0)),
         )
     chart = chart_data(stats)
     chart["compare"] = page_compare.chart(stats)

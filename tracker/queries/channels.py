@@ -75,7 +75,7 @@ def visits_sql(q: ChannelQuery, params: dict, start: str, buyers_only: bool = Fa
     column = quote_identifier(q.by)
     value, code = f"toString({column})", f"transform(toString({column}), channel_values, arrayEnumerate(channel_values), 0)"
     if columns:
-        value = f"({', '.join(f'toString({quote_identifier(c)})' for c in columns)})"
+        value = f"tuple({', '.join(f'toString({quote_identifier(c)})' for c in columns)})"  # tuple(): one column too
         code = f"transform(cityHash64({value}), arrayMap(v -> cityHash64(v), channel_values), arrayEnumerate(channel_values), 0)"
     origin = f"toUnixTimestamp64Milli({{{start}:DateTime64(3)}})"
     range_sql = f"site = {{site:String}} AND ts >= {{{start}:DateTime64(3)}} AND ts < {{end:DateTime64(3)}}"
@@ -121,7 +121,7 @@ def attributed_orders_sql(q: ChannelQuery, params: dict, columns: tuple[str, ...
         touch = "visits[-1]"
     else:
         touch = "if(empty(recent), visits[-1], recent[1])"
-    missing = "(" + ", ".join(["''"] * len(columns)) + ")" if columns else "''"
+    missing = "tuple(" + ", ".join(["''"] * len(columns)) + ")" if columns else "''"
     # A visit is missing only at the edge of a segment (an order in a session the segment selects
     # over the range, whose visit read from `lookback` earlier began outside the segment): ''.
     return f"""

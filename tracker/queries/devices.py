@@ -44,12 +44,11 @@ def _by_dimension(dimensions: tuple[str, ...]) -> str:
     return "[" + ", ".join(f"('{d}', channel.{i})" for i, d in enumerate(dimensions, 1)) + "]"
 
 
-def build_sql(q: DeviceQuery, dimensions: tuple[str, ...] = DIMENSIONS) -> tuple[str, str, dict]:
+def build_sql(q: DeviceQuery, dimensions: tuple[str, ...]) -> tuple[str, str, dict]:
     """Visitors, visits and converted visits per value (and in all), and the orders per value, as
-    /channels credits them (last touch): for all the dimensions (entry fields) in one pass over the
-    events, each row naming its `dimension`. The SQL is the same whatever `by`, so the page's three
-    lists (tracker/owner/breakdowns.py) are one query each (QueryRunner runs identical queries once);
-    the page's channels table comes from it too (tracker/queries/page_visits.py: `source` added)."""
+    /channels credits them (last touch): for each of the dimensions (entry fields) in one pass over
+    the events, each row naming its `dimension`. /devices asks for its `by` alone; the owner's page
+    for every list it shows (tracker/queries/page_visits.py)."""
     channel = q.channel_query()
     params = channel.params()
     traffic = f"""
@@ -106,6 +105,6 @@ def devices_answer(q: DeviceQuery, traffic_rows: list[dict], order_rows: list[di
 
 
 def run_devices(runner: QueryRunner, q: DeviceQuery) -> dict:
-    traffic_sql, orders_sql, params = build_sql(q)
+    traffic_sql, orders_sql, params = build_sql(q, (q.by,))
     orders = runner.run_beside(orders_sql, params)
     return devices_answer(q, runner.run(traffic_sql, params).dicts(), orders.result().dicts())

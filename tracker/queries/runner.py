@@ -41,7 +41,7 @@ _PAGE_ANSWERS: contextvars.ContextVar[dict | None] = contextvars.ContextVar("pag
 def shared_answers() -> Iterator[None]:
     """Within it (and in the tasks started within it), a query identical to one this block already
     ran or is running gets that one's answer: a page whose panels ask the same query (its three
-    lists of pages, its three device lists) runs it once, however its queries are scheduled."""
+    lists of pages) runs it once, however its queries are scheduled."""
     token = _PAGE_ANSWERS.set({})
     try:
         yield
