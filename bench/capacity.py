@@ -155,7 +155,7 @@ QUERIES = {  # what the query API runs, over the whole 30 days of the generated 
     "sessions (session_bounds)": "SELECT count(), sum(page_views) FROM session_bounds(site = 'shop', from = {from:DateTime64(3)},"
     " to = {to:DateTime64(3)}, gap_s = 1800)",
     "abandoned carts": "SELECT count(), sum(value) FROM abandoned_carts(site = 'shop', from = {from:DateTime64(3)},"
-    " to = {to:DateTime64(3)}, gap_s = 1800, idle_s = 3600, at = {to:DateTime64(3)}, visitors = [])",
+    " to = {to:DateTime64(3)}, gap_s = 1800, idle_s = 3600, at = {to:DateTime64(3)}, visitors = [], active_from = {from:DateTime64(3)})",
 }
 
 

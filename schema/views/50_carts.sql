@@ -4,13 +4,24 @@
 -- value, currency, last activity, last step reached and the purchase that followed, if any.
 -- The source is the entry source of the session (gap_s rule) in which the cart's first event happened.
 -- Parameters: site ('' = every site), from, to (exclusive: the events read), gap_s, visitors (the
--- carts of these visitors only, [] = every visitor: the webhook scan asks for the few it needs).
+-- carts of these visitors only, [] = every visitor: the webhook scan asks for the few it needs),
+-- active_from: the carts of visitors with a cart event (add_to_cart ... purchase) at or after it
+-- only (pass `from` for every visitor's). A list of the carts active in a range reads `from` some
+-- days earlier so that older carts are whole; active_from = the range's start then keeps the
+-- visitors of those earlier days who did nothing in the range out of the computation.
 CREATE OR REPLACE VIEW carts AS
 WITH
+    active_visitors AS
+    (
+        SELECT DISTINCT visitor_id FROM events
+        WHERE (site = {site:String} OR {site:String} = '') AND ts >= {active_from:DateTime64(3)} AND ts < {to:DateTime64(3)}
+            AND (empty({visitors:Array(UInt64)}) OR visitor_id IN {visitors:Array(UInt64)})
+            AND name IN ('add_to_cart', 'remove_from_cart', 'view_cart', 'begin_checkout', 'add_shipping_info', 'add_payment_info', 'purchase')
+    ),
     (
         SELECT groupUniqArray((source, medium, campaign)) FROM events
         WHERE (site = {site:String} OR {site:String} = '') AND ts >= {from:DateTime64(3)} AND ts < {to:DateTime64(3)}
-            AND (empty({visitors:Array(UInt64)}) OR visitor_id IN {visitors:Array(UInt64)})
+            AND visitor_id IN (SELECT visitor_id FROM active_visitors)
     ) AS entry_values,
     arrayMap(e -> cityHash64(e.1, e.2, e.3), entry_values) AS entry_hashes,
     purchases AS
@@ -18,7 +29,7 @@ WITH
         SELECT site, visitor_id, arraySort(groupArray(ts)) AS purchase_times
         FROM events
         WHERE (site = {site:String} OR {site:String} = '') AND ts >= {from:DateTime64(3)} AND ts < {to:DateTime64(3)}
-            AND (empty({visitors:Array(UInt64)}) OR visitor_id IN {visitors:Array(UInt64)})
+            AND visitor_id IN (SELECT visitor_id FROM active_visitors)
             AND name = 'purchase'
         GROUP BY site, visitor_id
     ),
@@ -57,7 +68,7 @@ WITH
             FROM events AS e
             LEFT JOIN purchases AS p ON e.site = p.site AND e.visitor_id = p.visitor_id
             WHERE (e.site = {site:String} OR {site:String} = '') AND e.ts >= {from:DateTime64(3)} AND e.ts < {to:DateTime64(3)}
-                AND (empty({visitors:Array(UInt64)}) OR e.visitor_id IN {visitors:Array(UInt64)})
+                AND e.visitor_id IN (SELECT visitor_id FROM active_visitors)
                 AND e.name IN ('add_to_cart', 'remove_from_cart', 'view_cart', 'begin_checkout', 'add_shipping_info', 'add_payment_info', 'purchase')
         )
         GROUP BY site, visitor_id, cart_no
@@ -67,7 +78,7 @@ WITH
     (
         SELECT DISTINCT visitor_id FROM events
         WHERE (site = {site:String} OR {site:String} = '') AND ts >= {from:DateTime64(3)} AND ts < {to:DateTime64(3)}
-            AND (empty({visitors:Array(UInt64)}) OR visitor_id IN {visitors:Array(UInt64)})
+            AND visitor_id IN (SELECT visitor_id FROM active_visitors)
             AND name = 'add_to_cart'
     ),
     session_entries AS

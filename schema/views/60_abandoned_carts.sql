@@ -23,7 +23,8 @@ SELECT
     (toUnixTimestamp64Milli(assumeNotNull(c.purchased_at)) - toUnixTimestamp64Milli(abandoned_at)) / 1000 AS time_to_recover_s,
     n.notified_at AS notified_at,
     ifNull(n.notified_at < c.purchased_at, 0) AS after_notice
-FROM carts(site = {site:String}, from = {from:DateTime64(3)}, to = {to:DateTime64(3)}, gap_s = {gap_s:UInt32}, visitors = {visitors:Array(UInt64)}) AS c
+FROM carts(site = {site:String}, from = {from:DateTime64(3)}, to = {to:DateTime64(3)}, gap_s = {gap_s:UInt32}, visitors = {visitors:Array(UInt64)},
+           active_from = {active_from:DateTime64(3)}) AS c
 LEFT JOIN
 (
     SELECT site, visitor_id, cart_started_at, min(toNullable(at)) AS notified_at
@@ -37,12 +38,12 @@ LEFT JOIN
 CREATE OR REPLACE VIEW abandoned_carts AS
 SELECT * EXCEPT (abandoned, timeline, pause_index, recovered, abandoned_at, time_to_recover_s, notified_at, after_notice)
 FROM cart_outcomes(site = {site:String}, from = {from:DateTime64(3)}, to = {to:DateTime64(3)}, gap_s = {gap_s:UInt32},
-                   idle_s = {idle_s:UInt32}, at = {at:DateTime64(3)}, visitors = {visitors:Array(UInt64)})
+                   idle_s = {idle_s:UInt32}, at = {at:DateTime64(3)}, visitors = {visitors:Array(UInt64)}, active_from = {active_from:DateTime64(3)})
 WHERE abandoned;
 
 -- Recovered carts (see cart_outcomes): the carts view's columns and the recovery's.
 CREATE OR REPLACE VIEW recovered_carts AS
 SELECT * EXCEPT (evaluated_at, abandoned, recovered)
 FROM cart_outcomes(site = {site:String}, from = {from:DateTime64(3)}, to = {to:DateTime64(3)}, gap_s = {gap_s:UInt32},
-                   idle_s = {idle_s:UInt32}, at = {at:DateTime64(3)}, visitors = {visitors:Array(UInt64)})
+                   idle_s = {idle_s:UInt32}, at = {at:DateTime64(3)}, visitors = {visitors:Array(UInt64)}, active_from = {active_from:DateTime64(3)})
 WHERE recovered;

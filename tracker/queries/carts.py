@@ -66,7 +66,7 @@ def decode_cursor(text: str) -> tuple[int, int, int]:
 
 # The carts' views (schema/views/60_abandoned_carts.sql) all take these parameters (see read_params).
 _VIEW_PARAMS = ("site = {site:String}, from = {read_from:DateTime64(3)}, to = {read_to:DateTime64(3)}, gap_s = {gap_s:UInt32}, "
-                "idle_s = {idle_s:UInt32}, at = {at:DateTime64(3)}, visitors = {visitors:Array(UInt64)}")
+                "idle_s = {idle_s:UInt32}, at = {at:DateTime64(3)}, visitors = {visitors:Array(UInt64)}, active_from = {start:DateTime64(3)}")
 
 
 def view_source(view: str) -> str:
