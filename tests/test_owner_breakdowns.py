@@ -16,7 +16,7 @@ def test_every_panel_query_runs_at_once_and_lands_in_its_place():
 
     async def run() -> dict:
         everyone_asked = asyncio.Event()
-        expected = 8  # six queries and the two answers handed in
+        expected = 8  # five queries and the three answers handed in
 
         async def query(name: str, days: dict, **extra: str) -> dict:
             calls.append((name, days, extra))
@@ -34,7 +34,7 @@ def test_every_panel_query_runs_at_once_and_lands_in_its_place():
 
         devices = [{"name": "devices", "by": b} for b in breakdowns.DEVICE_DIMENSIONS]
         return await breakdowns.gather(query, DAYS, abandoned_products=handed_in("abandoned_products", {"name": "abandoned_products"}),
-                                       devices=handed_in("devices", devices))
+                                       devices=handed_in("devices", devices), sales_cycle=handed_in("sales_cycle", {"name": "sales_cycle"}))
 
     result = asyncio.run(run())
     shown = str(breakdowns.SHOWN)
@@ -42,7 +42,7 @@ def test_every_panel_query_runs_at_once_and_lands_in_its_place():
         ("pages", (("kind", "top"), ("limit", shown))), ("pages", (("kind", "entry"), ("limit", shown))),
         ("pages", (("kind", "exit"), ("limit", shown))),
         ("devices", ()), ("products", (("limit", shown),)), ("abandoned_products", ()), ("cohorts", ()),
-        ("sales_cycle", (("limit", shown),)),
+        ("sales_cycle", ()),
     ])
     assert all(days == (DAYS if name != "cohorts" else {"to": DAYS["to"]}) for name, days, _ in calls)
     assert result["pages"] == {k: {"name": "pages", "kind": k, "limit": shown} for k in ("top", "entry", "exit")}

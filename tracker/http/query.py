@@ -404,10 +404,11 @@ def _sales_cycle_query(tracker, site: Site, params: Params) -> sales_cycle.Sales
 
 
 def _run_sales_cycle(tracker, query: sales_cycle.SalesCycleQuery, params: Params):
-    return {
-        **_describe_channels(query.channel), "from_event": query.from_event,
-        **sales_cycle.run_sales_cycle(tracker.queries, query),
-    }
+    return _sales_cycle_result(query, sales_cycle.run_sales_cycle(tracker.queries, query))
+
+
+def _sales_cycle_result(query: sales_cycle.SalesCycleQuery, answer: dict) -> dict:
+    return {**_describe_channels(query.channel), "from_event": query.from_event, **answer}
 
 
 # --- end channels and sales cycle ------------------------------------------------------------
@@ -490,20 +491,23 @@ _device_query, _run_devices = _listing(devices, devices.DeviceQuery, "by", devic
 
 
 
-async def execute_page_visits(tracker, site: Site, device_params: list[Params], channel_params: Params) -> tuple[list[dict], dict]:
-    """What devices answers for each of device_params (one per dimension) and channels for
-    channel_params, from one pass over the visits (tracker/queries/page_visits.py): the owner's
-    page shows all of them. The channels' must be last touch with the default lookback, and no
-    `compare` (page_visits.serves)."""
+async def execute_page_visits(tracker, site: Site, device_params: list[Params], channel_params: Params,
+                              cycle_params: Params) -> tuple[list[dict], dict, dict]:
+    """What devices answers for each of device_params (one per dimension), channels for
+    channel_params and sales_cycle for cycle_params, from one pass over the visits
+    (tracker/queries/page_visits.py): the owner's page shows all of them. The channels' must be
+    last touch with the default lookback, the sales cycle's credited alike, and no `compare`
+    (page_visits.serves)."""
     QUERY_LABEL.set("page_visits")
     device_queries = tuple(QUERIES["devices"].build(tracker, site, params) for params in device_params)
     channel_query = QUERIES["channels"].build(tracker, site, channel_params)
-    for params in (*device_params, channel_params):
+    cycle_query = QUERIES["sales_cycle"].build(tracker, site, cycle_params)
+    for params in (*device_params, channel_params, cycle_params):
         params.check()
-    lists = page_visits.PageVisits(device_queries, channel_query)
-    device_answers, channel_answer = await offload(tracker, lambda: page_visits.run_all(tracker.queries, lists))
+    lists = page_visits.PageVisits(device_queries, channel_query, cycle_query)
+    device_answers, channel_answer, cycle_answer = await offload(tracker, lambda: page_visits.run_all(tracker.queries, lists))
     return ([_listing_result(q, a) for q, a in zip(device_queries, device_answers)],
-            {**_describe_channels(channel_query), **channel_answer})
+            {**_describe_channels(channel_query), **channel_answer}, _sales_cycle_result(cycle_query, cycle_answer))
 
 
 # --- end of pages and devices ---------------------------------------------------------------

@@ -21,11 +21,11 @@ DEVICE_DIMENSIONS = ("device", "browser", "os")
 
 
 async def gather(query: Query, days: dict[str, str], abandoned_products: Awaitable[dict],
-                 devices: Awaitable[list[dict]]) -> dict:
+                 devices: Awaitable[list[dict]], sales_cycle: Awaitable[dict]) -> dict:
     """The panels' answers: {"pages": {kind: answer}, "devices": {by: answer}, "products",
-    "abandoned_products", "cohorts", "sales_cycle"}. The caller gets abandoned_products and
-    devices (the answers by DEVICE_DIMENSIONS) along with other lists (pages.py: with the abandoned
-    carts, with the channels)."""
+    "abandoned_products", "cohorts", "sales_cycle"}. The caller gets abandoned_products, devices
+    (the answers by DEVICE_DIMENSIONS) and sales_cycle along with other lists (pages.py: with the
+    abandoned carts, with the channels)."""
     limit = str(SHOWN)
     answers = await asyncio.gather(
         *(query("pages", days, kind=kind, limit=limit) for kind in PAGE_KINDS),
@@ -35,7 +35,7 @@ async def gather(query: Query, days: dict[str, str], abandoned_products: Awaitab
         # Cohorts need more than a month to say anything: the API's default twelve monthly cohorts
         # up to the range's end (`from` would only keep the customers who first bought in the range).
         query("cohorts", {"to": days["to"]}),
-        query("sales_cycle", days, limit=limit),
+        sales_cycle,
     )
     pages, device_answers, rest = answers[:3], answers[3], answers[4:]
     return {

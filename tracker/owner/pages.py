@@ -209,15 +209,15 @@ async def dashboard(request: Request) -> Response:
     tracker = request.app.state.tracker
     with shared_answers():  # panels asking the same query (the three lists of pages) share one run of it
         # Lists computed together: the abandoned carts, the items left in them and the recovered
-        # carts from one computation of the carts; devices, browsers, OS and channels from one pass
-        # over the visits (with `compare`, the channels are asked on their own: their comparison
-        # reads the earlier period too).
+        # carts from one computation of the carts; devices, browsers, OS, channels and the sales
+        # cycle from one pass over the visits (with `compare`, the channels are asked on their
+        # own: their comparison reads the earlier period too).
         cart_lists = asyncio.ensure_future(execute_page_carts(
             tracker, site, api_params(days, view, "abandoned_carts", limit=CARTS_SHOWN),
             api_params(days, view, "abandoned_products", limit=breakdowns.SHOWN), api_params(days, view, "recovered_carts", limit=CARTS_SHOWN)))
         visit_lists = asyncio.ensure_future(execute_page_visits(
             tracker, site, [api_params(days, view, "devices", by=by, limit=breakdowns.SHOWN) for by in breakdowns.DEVICE_DIMENSIONS],
-            api_params(days, view, "channels")))
+            api_params(days, view, "channels"), api_params(days, view, "sales_cycle", limit=breakdowns.SHOWN)))
 
         async def part(lists: asyncio.Future, index: int):
             return (await lists)[index]
@@ -229,7 +229,8 @@ async def dashboard(request: Request) -> Response:
             part(cart_lists, 2),
             query_api(request, site, "channels", days, view) if view.compare else part(visit_lists, 1),
             # The panels' queries run alongside these.
-            breakdowns.gather(panel_query, days, abandoned_products=part(cart_lists, 1), devices=part(visit_lists, 0)),
+            breakdowns.gather(panel_query, days, abandoned_products=part(cart_lists, 1), devices=part(visit_lists, 0),
+                              sales_cycle=part(visit_lists, 2)),
         )
     chart = chart_data(stats)
     chart["compare"] = page_compare.chart(stats)

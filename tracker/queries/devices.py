@@ -44,26 +44,28 @@ def _by_dimension(dimensions: tuple[str, ...]) -> str:
     return "[" + ", ".join(f"('{d}', channel.{i})" for i, d in enumerate(dimensions, 1)) + "]"
 
 
-def build_sql(q: DeviceQuery, dimensions: tuple[str, ...]) -> tuple[str, str, dict]:
+def build_sql(q: DeviceQuery, dimensions: tuple[str, ...], orders: str | None = None) -> tuple[str, str, dict]:
     """Visitors, visits and converted visits per value (and in all), and the orders per value, as
     /channels credits them (last touch): for each of the dimensions (entry fields) in one pass over
     the events, each row naming its `dimension`. /devices asks for its `by` alone; the owner's page
-    for every list it shows (tracker/queries/page_visits.py)."""
+    for every list it shows (tracker/queries/page_visits.py), and `orders` then names its rows of
+    attributed_orders_sql (a CTE it shares with the sales cycle)."""
     channel = q.channel_query()
     params = channel.params()
+    orders = orders or f"({channels.attributed_orders_sql(channel, params, columns=dimensions)})"
     traffic = f"""
     SELECT grouping(entry_value) AS overall, entry.1 AS dimension, entry.2 AS entry_value, uniqExact(visitor_id) AS visitors, count() AS sessions,
         countIf(purchased) AS converted_sessions
     FROM ({channels.visits_sql(channel, params, "start", columns=dimensions)})
     ARRAY JOIN {_by_dimension(dimensions)} AS entry
     GROUP BY GROUPING SETS ((dimension), (dimension, entry_value))"""
-    orders = f"""
+    orders_sql = f"""
     SELECT grouping(entry_value) AS overall, entry.1 AS dimension, entry.2 AS entry_value, currency, count() AS orders,
         sum(ifNull(value, toDecimal64(0, 4))) AS revenue
-    FROM ({channels.attributed_orders_sql(channel, params, columns=dimensions)})
+    FROM {orders}
     ARRAY JOIN {_by_dimension(dimensions)} AS entry
     GROUP BY GROUPING SETS ((dimension, currency), (dimension, entry_value, currency))"""
-    return traffic, orders, params
+    return traffic, orders_sql, params
 
 
 def _figures(traffic: dict | None, revenue: dict) -> dict:

@@ -1,31 +1,38 @@
-"""The owner's page's lists by visit entry: devices, browsers and OS (/devices) and the channels
-table (/channels, last touch), from one pass over the visits. The page shows all four for the same
-range and filters, and each splits the range's events into visits and credits the orders to them
-in the same way (channels.visits_sql, channels.attributed_orders_sql); only the entry field differs.
+"""The owner's page's lists by visit entry: devices, browsers and OS (/devices), the channels table
+(/channels, last touch) and the sales cycle (/sales-cycle), from one pass over the visits. The page
+shows all of them for the same range and filters; each splits the range's events into visits and
+credits the orders to them the same way (channels.visits_sql, channels.attributed_orders_sql), and
+only the entry field differs.
 
-devices.build_sql with the channels' field as one more dimension gives every list's rows, so each
-answer equals its endpoint's (tests/test_queries_page_visits.py compares them).
+devices.build_sql, with the channels' field as one more dimension, gives the device and channel
+lists' rows. Its orders are a materialized CTE that the sales cycle's SQL (sales_cycle.build_sql)
+reads too, with the channels' field taken from the entry. Each answer equals its endpoint's
+(tests/test_queries_page_visits.py compares them).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from tracker.queries import channels, devices
+from tracker.queries import channels, devices, sales_cycle
 from tracker.queries.runner import QueryRunner
+
+_ORDERS = "page_attributed_orders"
 
 
 @dataclass(frozen=True)
 class PageVisits:
-    """The lists' queries: the devices' (one per dimension) and the channels', over the same visits."""
+    """The lists' queries over the same visits: the devices' (one per dimension), the channels' and
+    the sales cycle's (credited as the channels are)."""
 
     devices: tuple[devices.DeviceQuery, ...]
     channels: channels.ChannelQuery
+    sales_cycle: sales_cycle.SalesCycleQuery
 
     def __post_init__(self) -> None:
         first = self.devices[0]
         assert all(replace(d, by=first.by, limit=first.limit) == first for d in self.devices)
-        assert serves(first, self.channels)
+        assert serves(first, self.channels) and replace(self.sales_cycle.channel, limit=1) == replace(self.channels, limit=1)
 
     @property
     def dimensions(self) -> tuple[str, ...]:
@@ -41,12 +48,40 @@ def serves(device_q: devices.DeviceQuery, channel_q: channels.ChannelQuery) -> b
     return visits(channel_q) == visits(device_q.channel_query())
 
 
-def run_all(runner: QueryRunner, q: PageVisits) -> tuple[list[dict], dict]:
-    """([devices.run_devices(d) for d in q.devices], channels.run_channels(q.channels)), from one pass."""
-    traffic_sql, orders_sql, params = devices.build_sql(q.devices[0], q.dimensions)
+def build_sql(q: PageVisits) -> tuple[str, str, dict]:
+    """The visits' query (as devices.build_sql's) and one query for the orders of the device lists
+    and the sales cycle."""
+    traffic_sql, orders_sql, params = devices.build_sql(q.devices[0], q.dimensions, orders=_ORDERS)
+    # The sales cycle's channel is the channels' field of the credited visit's entry.
+    entry_field = q.dimensions.index(q.channels.by) + 1
+    cycle_sql, cycle_params = sales_cycle.build_sql(q.sales_cycle, orders=f"(SELECT * REPLACE (channel.{entry_field} AS channel) FROM {_ORDERS})")
+    device_channel = q.devices[0].channel_query()
+    attributed = channels.attributed_orders_sql(device_channel, params, columns=q.dimensions)
+    # The parts joined in FROM, so that ClickHouse computes the CTE once (as tracker/queries/page_carts.py).
+    orders_and_cycles = f"""
+    WITH {_ORDERS} AS MATERIALIZED ({attributed})
+    SELECT orders, cycles
+    FROM (SELECT groupArray(tuple(*)) AS orders FROM ({orders_sql})) AS device_orders
+    CROSS JOIN (SELECT groupArray(tuple(*)) AS cycles FROM ({cycle_sql})) AS cycle_rows
+    SETTINGS enable_materialized_cte = 1"""
+    return traffic_sql, orders_and_cycles, {**params, **cycle_params}
+
+
+_ORDER_NAMES = ("overall", "dimension", "entry_value", "currency", "orders", "revenue")
+_CYCLE_NAMES = ("overall", "channel", "orders", "without_start", "times", "histogram")
+
+
+def run_all(runner: QueryRunner, q: PageVisits) -> tuple[list[dict], dict, dict]:
+    """([devices.run_devices(d) for d in q.devices], channels.run_channels(q.channels),
+    sales_cycle.run_sales_cycle(q.sales_cycle)), from one pass."""
+    traffic_sql, orders_sql, params = build_sql(q)
     orders = runner.run_beside(orders_sql, params)
-    traffic_rows, order_rows = runner.run(traffic_sql, params).dicts(), orders.result().dicts()
+    traffic_rows = runner.run(traffic_sql, params).dicts()
+    (order_rows, cycle_rows), = orders.result().rows
+    order_rows = [dict(zip(_ORDER_NAMES, r)) for r in order_rows]
+    cycle_rows = sorted((dict(zip(_CYCLE_NAMES, r)) for r in cycle_rows), key=sales_cycle.sort_key)
     device_answers = [devices.devices_answer(d, traffic_rows, order_rows) for d in q.devices]
     traffic, revenue = devices.of_dimension(q.channels.by, traffic_rows, order_rows)
     sessions = {value: (row["sessions"], row["converted_sessions"]) for value, row in traffic.items()}
-    return device_answers, channels.channels_answer(q.channels, sessions, revenue)
+    return (device_answers, channels.channels_answer(q.channels, sessions, revenue),
+            sales_cycle.sales_cycle_answer(q.sales_cycle, cycle_rows))

@@ -46,7 +46,9 @@ class SalesCycleQuery:
         assert self.from_event in FROM_EVENTS
 
 
-def build_sql(q: SalesCycleQuery) -> tuple[str, dict]:
+def build_sql(q: SalesCycleQuery, orders: str | None = None) -> tuple[str, dict]:
+    """orders: in place of attributed_orders_sql(q.channel), rows of the same columns (the owner's
+    page shares them with its device lists: tracker/queries/page_visits.py)."""
     c = q.channel
     params = {**c.params(), "bounds": [bound for _, bound in BUCKETS]}
     order_rows = "orders(site = {site:String}, from = {lookback_start:DateTime64(3)}, to = {end:DateTime64(3)})"
@@ -82,7 +84,7 @@ def build_sql(q: SalesCycleQuery) -> tuple[str, dict]:
         SELECT a.channel AS channel, toUnixTimestamp64Milli(a.ts) AS order_ms, toUInt32(toDateTime(a.ts)) AS order_sec, a.visits AS visits,
             {start} AS start_ms,
             (order_ms - start_ms) / 1000 AS cycle_s
-        FROM ({attributed_orders_sql(c, params)}) AS a
+        FROM {orders or "(" + attributed_orders_sql(c, params) + ")"} AS a
         {joins}
     )
     GROUP BY GROUPING SETS ((), (channel))
@@ -113,7 +115,16 @@ def _figures(row: dict | None) -> dict:
 
 def run_sales_cycle(runner: QueryRunner, q: SalesCycleQuery) -> dict:
     sql, params = build_sql(q)
-    rows = runner.run(sql, params).dicts()
+    return sales_cycle_answer(q, runner.run(sql, params).dicts())
+
+
+def sort_key(row: dict) -> tuple:
+    """build_sql's ORDER BY: the totals first, then most orders with a start, most without, by name."""
+    return -row["overall"], -(row["orders"] - row["without_start"]), -row["without_start"], row["channel"]
+
+
+def sales_cycle_answer(q: SalesCycleQuery, rows: list[dict]) -> dict:
+    """The answer from build_sql's rows, in its order."""
     overall = next((r for r in rows if r["overall"]), None)
     groups = [r for r in rows if not r["overall"]]
     return {
