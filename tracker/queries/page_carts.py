@@ -4,8 +4,8 @@ from one computation of the carts. The carts view (schema/views/50_carts.sql) is
 same range.
 
 The rows of cart_outcomes (schema/views/60_abandoned_carts.sql: every cart with whether it is
-abandoned or recovered) are a materialized CTE, which the three answers' own SQL (carts.build_sql,
-products.abandoned_sql) read in place of their views, so each answer equals its endpoint's for the
+abandoned or recovered) are a materialized CTE (tracker/queries/together.py), which the three
+answers' own SQL (carts.build_sql, products.abandoned_sql) read in place of their views, so each answer equals its endpoint's for the
 same query (same evaluation time `at`; tests/test_queries_page_carts.py compares them).
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from tracker.queries import carts, products
+from tracker.queries import carts, products, together
 from tracker.queries.runner import QueryRunner
 
 _CTE = "page_carts"
@@ -60,21 +60,13 @@ def build_sql(q: PageCarts) -> tuple[str, dict]:
     items_sql, items_params = _renamed(*products.abandoned_sql(q.items, source=_ABANDONED), "limit", "items_limit")
     recovered_sql, recovered_params = _renamed(*carts.build_sql(q.recovered, source=_RECOVERED), "limit", "recovered_limit")
     params.update(items_limit=items_params["items_limit"], recovered_limit=recovered_params["recovered_limit"])
-    # The parts joined in FROM, not as scalar subqueries: ClickHouse (26.9) then computes the CTE
-    # once (measured with the first two parts on 10M events: as scalar subqueries, 45M rows read
-    # instead of 25M and 46 % more CPU).
-    sql = f"""
-    WITH {_CTE} AS MATERIALIZED (SELECT * FROM {carts.view_source('cart_outcomes')})
-    SELECT abandoned, items, recovered
-    FROM (SELECT groupArray(tuple(*)) AS abandoned FROM ({carts_sql})) AS abandoned_list
-    CROSS JOIN (SELECT groupArray(tuple(*)) AS items FROM ({items_sql})) AS left_items
-    CROSS JOIN (SELECT groupArray(tuple(*)) AS recovered FROM ({recovered_sql})) AS recovered_list
-    SETTINGS enable_materialized_cte = 1"""
+    sql = together.one_query(_CTE, f"SELECT * FROM {carts.view_source('cart_outcomes')}",
+                             {"abandoned": carts_sql, "items": items_sql, "recovered": recovered_sql})
     return sql, params
 
 
 def _by_sort_key(rows: list[dict]) -> list[dict]:
-    # groupArray keeps the order it was given, but the answers must not rest on that: ORDER BY again.
+    """carts.build_sql's ORDER BY."""
     return sorted(rows, key=lambda r: (r["sort_time"], r["visitor_id"], r["cart_no"]), reverse=True)
 
 

@@ -5,7 +5,7 @@ credits the orders to them the same way (channels.visits_sql, channels.attribute
 only the entry field differs.
 
 devices.build_sql, with the channels' field as one more dimension, gives the device and channel
-lists' rows. Its orders are a materialized CTE that the sales cycle's SQL (sales_cycle.build_sql)
+lists' rows. Its orders are a materialized CTE (tracker/queries/together.py) that the sales cycle's SQL (sales_cycle.build_sql)
 reads too, with the channels' field taken from the entry. Each answer equals its endpoint's
 (tests/test_queries_page_visits.py compares them).
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from tracker.queries import channels, devices, sales_cycle
+from tracker.queries import channels, devices, sales_cycle, together
 from tracker.queries.runner import QueryRunner
 
 _ORDERS = "page_attributed_orders"
@@ -57,13 +57,7 @@ def build_sql(q: PageVisits) -> tuple[str, str, dict]:
     cycle_sql, cycle_params = sales_cycle.build_sql(q.sales_cycle, orders=f"(SELECT * REPLACE (channel.{entry_field} AS channel) FROM {_ORDERS})")
     device_channel = q.devices[0].channel_query()
     attributed = channels.attributed_orders_sql(device_channel, params, columns=q.dimensions)
-    # The parts joined in FROM, so that ClickHouse computes the CTE once (as tracker/queries/page_carts.py).
-    orders_and_cycles = f"""
-    WITH {_ORDERS} AS MATERIALIZED ({attributed})
-    SELECT orders, cycles
-    FROM (SELECT groupArray(tuple(*)) AS orders FROM ({orders_sql})) AS device_orders
-    CROSS JOIN (SELECT groupArray(tuple(*)) AS cycles FROM ({cycle_sql})) AS cycle_rows
-    SETTINGS enable_materialized_cte = 1"""
+    orders_and_cycles = together.one_query(_ORDERS, attributed, {"orders": orders_sql, "cycles": cycle_sql})
     return traffic_sql, orders_and_cycles, {**params, **cycle_params}
 
 
