@@ -1,6 +1,6 @@
 -- Carts with their outcome as of the time `at`, from one computation of the carts view: the owner's
 -- page lists abandoned and recovered carts of the same range, and the carts are the dearest part of
--- both (tracker/queries/abandoned.py reads this once for the page). Parameters: those of carts,
+-- both (tracker/queries/page_carts.py reads this once for the page). Parameters: those of carts,
 -- plus idle_s and at.
 --   abandoned: items and no purchase for more than idle_s seconds after the last activity.
 --   recovered: items, idle for more than idle_s seconds (between two cart events, or between the
