@@ -203,3 +203,27 @@ def test_the_index_links_the_pages_and_the_built_assets_are_served(client):
     assert "uplot" in script.text and "chart-data" in script.text  # uPlot is bundled with the page's script
     styles = client.get("/app/_static/app.css")
     assert styles.status_code == 200 and ".uplot" in styles.text
+
+
+def test_the_pages_queries_yield_the_cpu_to_the_carts_query(shop, monkeypatch):
+    # The page is CPU-bound and the carts' query is its longest: every other query runs niced.
+    from tracker.owner.pages import PANEL_NICENESS
+    from tracker.queries.runner import QUERY_LABEL, QUERY_NICENESS
+
+    client, token = shop
+    runner = client.app.state.tracker.queries
+    seen: list[tuple[str, int]] = []
+    real_run = runner._run
+
+    def recording_run(sql, parameters):
+        seen.append((QUERY_LABEL.get(), QUERY_NICENESS.get()))
+        return real_run(sql, parameters)
+
+    monkeypatch.setattr(runner, "_run", recording_run)
+    sign_in(client, token)
+    assert client.get("/app/shop", params=DAYS).status_code == 200
+    niceness = dict(seen)
+    assert niceness.pop("page_carts") == 0
+    assert {"stats", "funnel", "page_visits", "pages", "products", "cohorts"} <= set(niceness)
+    assert set(niceness.values()) == {PANEL_NICENESS}
+    assert QUERY_NICENESS.get() == 0  # nothing left set for what the worker does next

@@ -142,3 +142,18 @@ def test_run_beside_runs_while_the_caller_queries(db):
     assert seen == [("beside-test",)] and not beside.done()
     assert beside.result(30).rows == [("beside-probe", 0)]
     runner.close()
+
+
+def test_a_tasks_niceness_reaches_clickhouse_as_os_thread_priority(db):
+    import contextvars
+
+    from tracker.queries.runner import QUERY_NICENESS
+
+    def niceness_seen() -> int:
+        return int(db.runner.run("SELECT getSetting('os_thread_priority')", {}).rows[0][0])
+
+    assert niceness_seen() == 0
+    context = contextvars.copy_context()
+    context.run(QUERY_NICENESS.set, 10)
+    assert context.run(niceness_seen) == 10
+    assert niceness_seen() == 0  # only the context that set it

@@ -48,7 +48,7 @@ from tracker.owner.share import active_links
 from tracker.http.query import BY_NAME, Params, csv_answer, execute, execute_page_carts, execute_page_visits, offload
 from tracker.queries.carts import MAX_LIMIT
 from tracker.queries.errors import ParamErrors
-from tracker.queries.runner import shared_answers
+from tracker.queries.runner import QUERY_NICENESS, shared_answers
 from tracker.queries.timerange import DEFAULT_DAYS, TimeRange, parse_range
 from tracker.sites import SITE_ID, Site
 
@@ -60,6 +60,7 @@ page_filters.install(TEMPLATES.env)
 
 SIGN_IN = "/app/_sign-in"
 CARTS_SHOWN = 10  # the newest carts listed on the page; the CSV has all of them
+PANEL_NICENESS = 10  # os_thread_priority of the page's queries besides the carts' (see dashboard)
 CSV_MAX_CARTS = 50_000  # one CSV download reads at most this many carts (100 pages of the API)
 # No inline script or style, nothing from elsewhere, no framing: the CSP the issue asks for and a bit more.
 SECURITY_HEADERS = {
@@ -191,6 +192,42 @@ def chart_data(stats: dict) -> dict:
     }
 
 
+async def _panels(request: Request, site: Site, days: dict[str, str], view: PageView, time_range: TimeRange) -> tuple:
+    """Every panel's answers: stats, the funnel, abandoned and recovered carts, channels, the breakdowns.
+
+    Lists are computed together: the abandoned carts, the items left in them and the recovered
+    carts from one computation of the carts; devices, browsers, OS, channels and the sales cycle
+    from one pass over the visits (with `compare`, the channels are asked on their own: their
+    comparison reads the earlier period too). The carts' query is the page's longest and least
+    parallel, and the page is CPU-bound: the other queries yield the CPU to it (PANEL_NICENESS),
+    which takes about a tenth off the page's time on 10M events (bench/page.py)."""
+    tracker = request.app.state.tracker
+    with shared_answers():  # panels asking the same query (the three lists of pages) share one run of it
+        cart_lists = asyncio.ensure_future(execute_page_carts(
+            tracker, site, api_params(days, view, "abandoned_carts", limit=CARTS_SHOWN),
+            api_params(days, view, "abandoned_products", limit=breakdowns.SHOWN), api_params(days, view, "recovered_carts", limit=CARTS_SHOWN)))
+        niceness = QUERY_NICENESS.set(PANEL_NICENESS)  # for the tasks started from here on
+        try:
+            visit_lists = asyncio.ensure_future(execute_page_visits(
+                tracker, site, [api_params(days, view, "devices", by=by, limit=breakdowns.SHOWN) for by in breakdowns.DEVICE_DIMENSIONS],
+                api_params(days, view, "channels"), api_params(days, view, "sales_cycle", limit=breakdowns.SHOWN)))
+
+            async def part(lists: asyncio.Future, index: int):
+                return (await lists)[index]
+
+            return await asyncio.gather(
+                query_api(request, site, "stats", days, view, interval=interval_for(time_range)),
+                dashboard_funnel(request, site, days, view),  # the picked saved funnel, and the picker's choices
+                part(cart_lists, 0),
+                part(cart_lists, 2),
+                query_api(request, site, "channels", days, view) if view.compare else part(visit_lists, 1),
+                breakdowns.gather(functools.partial(query_api, request, site, view=view), days, abandoned_products=part(cart_lists, 1),
+                                  devices=part(visit_lists, 0), sales_cycle=part(visit_lists, 2)),
+            )
+        finally:
+            QUERY_NICENESS.reset(niceness)
+
+
 @page
 async def dashboard(request: Request) -> Response:
     viewer = await viewer_of(request, request.path_params["site"])  # the owner, or a shared link (read-only)
@@ -205,33 +242,7 @@ async def dashboard(request: Request) -> Response:
         context["errors"].update({e.field: e.reason for e in exc.errors})
     if context["errors"]:
         return render(request, "dashboard.html", context, 400)
-    panel_query = functools.partial(query_api, request, site, view=view)
-    tracker = request.app.state.tracker
-    with shared_answers():  # panels asking the same query (the three lists of pages) share one run of it
-        # Lists computed together: the abandoned carts, the items left in them and the recovered
-        # carts from one computation of the carts; devices, browsers, OS, channels and the sales
-        # cycle from one pass over the visits (with `compare`, the channels are asked on their
-        # own: their comparison reads the earlier period too).
-        cart_lists = asyncio.ensure_future(execute_page_carts(
-            tracker, site, api_params(days, view, "abandoned_carts", limit=CARTS_SHOWN),
-            api_params(days, view, "abandoned_products", limit=breakdowns.SHOWN), api_params(days, view, "recovered_carts", limit=CARTS_SHOWN)))
-        visit_lists = asyncio.ensure_future(execute_page_visits(
-            tracker, site, [api_params(days, view, "devices", by=by, limit=breakdowns.SHOWN) for by in breakdowns.DEVICE_DIMENSIONS],
-            api_params(days, view, "channels"), api_params(days, view, "sales_cycle", limit=breakdowns.SHOWN)))
-
-        async def part(lists: asyncio.Future, index: int):
-            return (await lists)[index]
-
-        stats, funnel, abandoned, recovered, channels, context["breakdowns"] = await asyncio.gather(
-            query_api(request, site, "stats", days, view, interval=interval_for(time_range)),
-            dashboard_funnel(request, site, days, view),  # the picked saved funnel, and the picker's choices
-            part(cart_lists, 0),
-            part(cart_lists, 2),
-            query_api(request, site, "channels", days, view) if view.compare else part(visit_lists, 1),
-            # The panels' queries run alongside these.
-            breakdowns.gather(panel_query, days, abandoned_products=part(cart_lists, 1), devices=part(visit_lists, 0),
-                              sales_cycle=part(visit_lists, 2)),
-        )
+    stats, funnel, abandoned, recovered, channels, context["breakdowns"] = await _panels(request, site, days, view, time_range)
     chart = chart_data(stats)
     chart["compare"] = page_compare.chart(stats)
     context.update(stats=stats, **funnel, abandoned=abandoned, recovered=recovered, channels=channels,

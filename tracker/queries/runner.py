@@ -32,6 +32,10 @@ THREADS = 8  # query API requests in ClickHouse at once per worker; more wait th
 # Which endpoint a query runs for, as ClickHouse's log_comment: system.query_log then says what
 # each query of a page was for (bench/page.py reads it). Set by tracker/http/query.py execute().
 QUERY_LABEL: contextvars.ContextVar[str] = contextvars.ContextVar("query_label", default="")
+# The OS niceness of this task's queries in ClickHouse (its `os_thread_priority`; 0: as the server's).
+# The owner's page lowers it for every panel but its longest query (tracker/owner/pages.py): the
+# page is CPU-bound, and that query's serial work then runs first instead of finishing last.
+QUERY_NICENESS: contextvars.ContextVar[int] = contextvars.ContextVar("query_niceness", default=0)
 # The answers of one page's queries, by query (see shared_answers): set, the tasks a page gathers
 # share the dict (a context copy is shallow), so each distinct query of the page runs once.
 _PAGE_ANSWERS: contextvars.ContextVar[dict | None] = contextvars.ContextVar("page_answers", default=None)
@@ -129,8 +133,10 @@ class QueryRunner:
 
     def _run(self, sql: str, parameters: dict) -> Rows:
         try:
-            label = QUERY_LABEL.get()
+            label, niceness = QUERY_LABEL.get(), QUERY_NICENESS.get()
             settings = {**self.settings, "log_comment": label} if label else self.settings
+            if niceness:
+                settings = {**settings, "os_thread_priority": niceness}
             result = self._threads.client().query(sql, parameters=parameters, settings=settings)
         except OperationalError as exc:
             self._threads.forget_client()  # reconnect next time
