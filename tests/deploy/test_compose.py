@@ -195,3 +195,9 @@ def test_dashboard_panels_do_not_overlap(name):
         cells = {(x, y) for x in range(g["x"], g["x"] + g["w"]) for y in range(g["y"], g["y"] + g["h"])}
         assert g["x"] + g["w"] <= 24 and not cells & taken, panel["title"]
         taken |= cells
+
+
+def test_clickhouse_may_lower_the_priority_of_the_pages_panel_queries():
+    # Without CAP_SYS_NICE ClickHouse ignores os_thread_priority, which the owner's page sets on its
+    # panels' queries so that its longest query finishes first (tracker/owner/pages.py).
+    assert "SYS_NICE" in SERVICES["clickhouse"].get("cap_add", [])

@@ -200,7 +200,8 @@ async def _panels(request: Request, site: Site, days: dict[str, str], view: Page
     from one pass over the visits (with `compare`, the channels are asked on their own: their
     comparison reads the earlier period too). The carts' query is the page's longest and least
     parallel, and the page is CPU-bound: the other queries yield the CPU to it (PANEL_NICENESS),
-    which takes about a tenth off the page's time on 10M events (bench/page.py)."""
+    which takes about a tenth off the page's time on 10M events (bench/page.py; ClickHouse honours
+    it where it has CAP_SYS_NICE, docs/operations.md)."""
     tracker = request.app.state.tracker
     with shared_answers():  # panels asking the same query (the three lists of pages) share one run of it
         cart_lists = asyncio.ensure_future(execute_page_carts(
