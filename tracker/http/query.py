@@ -489,8 +489,6 @@ _page_query, _run_pages = _listing(pages, pages.PageQuery, "kind", pages.KINDS, 
 _device_query, _run_devices = _listing(devices, devices.DeviceQuery, "by", devices.DIMENSIONS, "device", devices.run_devices)
 
 
-
-
 async def execute_page_visits(tracker, site: Site, device_params: list[Params], channel_params: Params,
                               cycle_params: Params) -> tuple[list[dict], dict, dict]:
     """What devices answers for each of device_params (one per dimension), channels for
