@@ -146,6 +146,23 @@ def test_range_selects_by_last_activity_and_reads_earlier_events(db):
     assert [(c["visitor_id"], c["item_count"], c["value"]) for c in carts] == [("1", 2, 11.0)]
 
 
+def test_a_cart_filled_before_the_range_and_bought_in_it_is_recovered_whole(db):
+    # The purchase is the visitor's only event in the range: the cart is still theirs, with both
+    # items added days before (the view keeps visitors with a cart event since the range's start).
+    insert(db.ch, [
+        event("add_to_cart", at(0), 1, items=[("A", 10, 1)], currency="EUR"),
+        event("add_to_cart", at(60), 1, items=[("B", 5, 2)], currency="EUR"),
+        event("purchase", at(3 * 86400), 1, transaction_id="o1", value=20, currency="EUR"),
+        event("add_to_cart", at(0), 2, items=[("A", 10, 1)], currency="EUR"),
+        event("purchase", at(600), 2, transaction_id="o2", value=10, currency="EUR"),  # bought before the range
+    ])
+    later = TimeRange(T0 + timedelta(days=2), datetime.now(timezone.utc), "UTC")
+    recovered = carts_of(db, query(kind="recovered", range=later))
+    assert list(recovered) == ["1"]
+    assert [(i["item_id"], i["quantity"]) for i in recovered["1"]["items"]] == [("A", 1), ("B", 2)]
+    assert recovered["1"]["abandoned_at"] == at(60).isoformat(timespec="milliseconds")
+
+
 def _notice(db, visitor: int, delivered_at, webhook: str = "wh1", delivered: bool = True) -> None:
     """A webhook notice of visitor's cart (started at T0), delivered (or failed) at delivered_at."""
     from tracker.webhooks import outbox
