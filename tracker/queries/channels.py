@@ -167,11 +167,11 @@ def _figures(sessions: int, converted: int, revenue: dict[str, tuple[int, Decima
 
 def run_channels(runner: QueryRunner, q: ChannelQuery) -> dict:
     traffic_sql, orders_sql, params = build_sql(q)
-    orders = runner.run_beside(orders_sql, params)
+    traffic_rows, orders = runner.run_pair(traffic_sql, orders_sql, params)
     # Key None: all channels together (a channel can be any string, even "total").
-    traffic = {None if r["overall"] else r["channel"]: (r["sessions"], r["converted_sessions"]) for r in runner.run(traffic_sql, params).dicts()}
+    traffic = {None if r["overall"] else r["channel"]: (r["sessions"], r["converted_sessions"]) for r in traffic_rows.dicts()}
     revenue: dict = {}
-    for row in orders.result().dicts():
+    for row in orders.dicts():
         revenue.setdefault(None if row["overall"] else row["channel"], {})[row["currency"]] = (row["orders"], row["revenue"])
     return channels_answer(q, traffic, revenue)
 

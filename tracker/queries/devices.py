@@ -108,5 +108,5 @@ def devices_answer(q: DeviceQuery, traffic_rows: list[dict], order_rows: list[di
 
 def run_devices(runner: QueryRunner, q: DeviceQuery) -> dict:
     traffic_sql, orders_sql, params = build_sql(q, (q.by,))
-    orders = runner.run_beside(orders_sql, params)
-    return devices_answer(q, runner.run(traffic_sql, params).dicts(), orders.result().dicts())
+    traffic, orders = runner.run_pair(traffic_sql, orders_sql, params)
+    return devices_answer(q, traffic.dicts(), orders.dicts())

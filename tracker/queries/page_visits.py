@@ -69,9 +69,9 @@ def run_all(runner: QueryRunner, q: PageVisits) -> tuple[list[dict], dict, dict]
     """([devices.run_devices(d) for d in q.devices], channels.run_channels(q.channels),
     sales_cycle.run_sales_cycle(q.sales_cycle)), from one pass."""
     traffic_sql, orders_sql, params = build_sql(q)
-    orders = runner.run_beside(orders_sql, params)
-    traffic_rows = runner.run(traffic_sql, params).dicts()
-    (order_rows, cycle_rows), = orders.result().rows
+    traffic, orders = runner.run_pair(traffic_sql, orders_sql, params)
+    traffic_rows = traffic.dicts()
+    (order_rows, cycle_rows), = orders.rows
     order_rows = [dict(zip(_ORDER_NAMES, r)) for r in order_rows]
     cycle_rows = sorted((dict(zip(_CYCLE_NAMES, r)) for r in cycle_rows), key=sales_cycle.sort_key)
     device_answers = [devices.devices_answer(d, traffic_rows, order_rows) for d in q.devices]

@@ -94,14 +94,14 @@ def run_pages(runner: QueryRunner, q: PageQuery) -> dict:
     def row(path: str) -> dict:
         return paths.setdefault(path, {"path": path, "visitors": 0, "views": 0, "entries": 0, "exits": 0, "converted": 0})
 
-    visits = runner.run_beside(visits_sql, params)  # the two queries at once
+    views, visits = runner.run_pair(views_sql, visits_sql, params)
     totals = {"visitors": 0, "views": 0, "sessions": 0}
-    for r in runner.run(views_sql, params).dicts():
+    for r in views.dicts():
         if r["overall"]:
             totals.update(visitors=r["visitors"], views=r["views"])
         else:
             row(r["path"]).update(visitors=r["visitors"], views=r["views"])
-    for r in visits.result().dicts():
+    for r in visits.dicts():
         figures = row(r["path"])
         if r["role"] == "entry":
             figures.update(entries=r["visits"], converted=r["converted"])

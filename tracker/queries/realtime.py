@@ -54,12 +54,12 @@ def _time(value: datetime, tz: ZoneInfo) -> str:
 
 def run_realtime(runner: QueryRunner, q: RealtimeQuery) -> dict:
     params = {"site": q.site, "since": q.since, "limit": q.limit}
-    newest_rows = runner.run_beside(NEWEST_SQL, params)  # the two queries at once
-    (figures,) = runner.run(FIGURES_SQL, params).dicts()
+    figures_rows, newest_rows = runner.run_pair(FIGURES_SQL, NEWEST_SQL, params)
+    (figures,) = figures_rows.dicts()
     tz = ZoneInfo(q.timezone)
     newest = [
         {**row, "ts": _time(row["ts"], tz), "value": None if row["value"] is None else float(row["value"])}
-        for row in newest_rows.result().dicts()
+        for row in newest_rows.dicts()
     ]
     return {
         "since": _time(q.since, tz),

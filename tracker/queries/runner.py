@@ -105,6 +105,12 @@ class QueryRunner:
         the client's read timeout (deadline_s), so waiting for it never outlasts the request."""
         return self._beside.submit(contextvars.copy_context().run, self.run, sql, parameters)
 
+    def run_pair(self, first: str, second: str, parameters: dict) -> tuple[Rows, Rows]:
+        """The rows of two queries of the same parameters (an endpoint's two halves), asked at once:
+        the second beside this thread while it runs the first."""
+        beside = self.run_beside(second, parameters)
+        return self.run(first, parameters), beside.result()
+
     def run(self, sql: str, parameters: dict) -> Rows:
         """The query's rows. A query identical (text and parameters) to one already running waits
         for that one's answer instead of running again (owners reloading one page), and within

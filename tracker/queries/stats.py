@@ -98,12 +98,12 @@ def _figures(traffic: dict | None, revenue: dict[str, tuple[int, Decimal]]) -> d
 
 def run_stats(runner: QueryRunner, q: StatsQuery) -> dict:
     sessions_sql, orders_sql, params = build_sql(q)
-    orders = runner.run_beside(orders_sql, params)  # the two queries at once
+    sessions, orders = runner.run_pair(sessions_sql, orders_sql, params)
     traffic: dict = {}
-    for row in runner.run(sessions_sql, params).dicts():
+    for row in sessions.dicts():
         traffic["total" if row["overall"] else row["period"]] = row
     revenue: dict = {}
-    for row in orders.result().dicts():
+    for row in orders.dicts():
         key = "total" if row["overall"] else row["period"]
         revenue.setdefault(key, {})[row["currency"]] = (row["orders"], row["revenue"])
     series = [{"period": p.isoformat(), **_figures(traffic.get(p), revenue.get(p, {}))} for p in periods(q.range, q.interval)]
