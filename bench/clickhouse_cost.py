@@ -3,6 +3,7 @@ broken down by ClickHouse's own accounting (system.query_log and system.query_vi
 ProfileEvents, system.part_log), and the server process's CPU over the same run, merges included.
 
     python bench/clickhouse_cost.py [--rows 200000] [--segment-rows 20000] [--formats JSONCompactEachRow,Native]
+    python bench/clickhouse_cost.py --interleaved --table "MODIFY COLUMN source LowCardinality(String)"
 
 Deterministic enough for a loaded machine: the per-query figures are the server's own CPU
 accounting of that query's threads (UserTimeMicroseconds + SystemTimeMicroseconds), not wall time.
@@ -52,6 +53,9 @@ def main() -> int:
     parser.add_argument("--no-refresh", action="store_true", help="skip the traffic_rollup refresh (a minute or more over millions of rows)")
     parser.add_argument("--table", action="append", default=[], metavar="ALTER",
                         help="one more run per option with `ALTER TABLE events <ALTER>` applied first (e.g. MODIFY SETTING merge_selector_base = 10)")
+    parser.add_argument("--interleaved", action="store_true",
+                        help="instead: the same RowBinary inserts into one table per --table variant and one without, taking turns"
+                             " (a noisy moment hits every variant alike); INSERT CPU only, merges stopped until the end")
     args = parser.parse_args()
     rows = sample_rows(args.rows)
     with tempfile.TemporaryDirectory(prefix="funnelhouse-chcost-") as tmp:
@@ -59,6 +63,9 @@ def main() -> int:
         try:
             if args.rollup:
                 print_rollup(rollup(server, rows))
+                return 0
+            if args.interleaved:
+                print_interleaved(interleaved(server, rows, args.segment_rows, args.table))
                 return 0
             if args.live:
                 for alter in ["", *args.table]:  # --table: the same live run again with that ALTER applied
@@ -75,6 +82,48 @@ def main() -> int:
         finally:
             server.stop()
     return 0
+
+
+def interleaved(server, rows: list[dict], segment_rows: int, alters: list[str]) -> dict[str, tuple[float, float]]:
+    """Per variant ('' = the schema as migrated, else an ALTER TABLE events): INSERT CPU (us a row)
+    while every variant gets each segment in turn, then the CPU of merging all of its parts."""
+    bodies = [encode(rows[i:i + segment_rows], ROW_FORMAT) for i in range(0, len(rows), segment_rows)]
+    marker = uuid.uuid4().hex
+    clients = {}
+    for alter in ["", *alters]:
+        target = Target("127.0.0.1", server.port, database="cost_" + uuid.uuid4().hex[:8])
+        migrate(target)
+        client = connect(target)
+        for view in ROLLUP_VIEWS:
+            client.command(f"SYSTEM STOP VIEW {view}")
+        if alter:
+            client.command(f"ALTER TABLE events {alter}", settings={"mutations_sync": 2})
+        client.command("SYSTEM STOP MERGES events")
+        clients[alter] = client
+    for i, body in enumerate(bodies):
+        order = list(clients.items())
+        for alter, client in (order if i % 2 == 0 else reversed(order)):  # neither goes first every time
+            client.raw_insert("events", column_names=COLUMN_NAMES, insert_block=body, fmt=ROW_FORMAT,
+                              settings=INSERT_SETTINGS | {"insert_deduplication_token": f"{marker}:{i}", "log_comment": f"{marker}:{alter}"})
+    for client in clients.values():
+        client.command("SYSTEM START MERGES events")
+        client.command("OPTIMIZE TABLE events FINAL")
+    out = {}
+    for alter, client in clients.items():
+        client.command("SYSTEM FLUSH LOGS")
+        insert_us = client.query(
+            "SELECT sum(ProfileEvents['UserTimeMicroseconds'] + ProfileEvents['SystemTimeMicroseconds']) FROM system.query_log"
+            " WHERE type = 'QueryFinish' AND log_comment = {m:String}", parameters={"m": f"{marker}:{alter}"}).result_rows[0][0]
+        merge_us = client.query(
+            "SELECT sum(ProfileEvents['UserTimeMicroseconds'] + ProfileEvents['SystemTimeMicroseconds']) FROM system.part_log"
+            " WHERE database = currentDatabase() AND table = 'events' AND event_type = 'MergeParts'").result_rows[0][0]
+        out[alter] = (insert_us / len(rows), merge_us / len(rows))
+    return out
+
+
+def print_interleaved(r: dict[str, tuple[float, float]]) -> None:
+    for alter, (insert_us, merge_us) in r.items():
+        print(f"{alter[:70] or 'as migrated':72} INSERT {insert_us:5.2f} us/row, merging all parts {merge_us:5.2f} us/row")
 
 
 def idle_cpu_us_per_s(server) -> float:
