@@ -1,7 +1,7 @@
 """The event vocabulary and the single list of event columns.
 
 COLUMNS is the one place that names what a stored event holds; the migrations in
-schema/migrations (0001, 0105) create exactly these columns (tests/test_migrate.py checks they agree).
+schema/migrations (0001, 0105, 0110) create exactly these columns (tests/test_migrate.py checks they agree).
 A stored row is encoded in ROW_FORMAT (see row_encoder below), ClickHouse's RowBinary: the
 pipeline encodes it once at ingest, the spool keeps the bytes, the flusher sends them as they are.
 ClickHouse reads a binary row for a fraction of the CPU of a JSON one (bench/clickhouse_cost.md).
