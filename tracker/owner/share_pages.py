@@ -37,6 +37,11 @@ def _created_page(site_id: str) -> str:
     return f"/app/{site_id}/shared-links/created"
 
 
+def _new_link_cookie(request: Request, site_id: str) -> dict:
+    """The new-link cookie's attributes: the same when it is set and when it is cleared."""
+    return {"path": _created_page(site_id), "httponly": True, "samesite": "strict", "secure": request.url.scheme == "https"}
+
+
 def _refused(what: str) -> PageError:
     return PageError(403, f"{what} refused", "This form was sent from another site.")
 
@@ -66,12 +71,11 @@ async def create(request: Request) -> Response:
     note = (await form_fields(request)).get("note", "").strip()[:MAX_NOTE]
     tracker = request.app.state.tracker
     try:
-        link_id, secret = await tracker.run_control(lambda: create_link(tracker.control.client(), site.site, note))
+        _, secret = await tracker.run_control(lambda: create_link(tracker.control.client(), site.site, note))
     except ClickHouseUnavailable:
         raise clickhouse_unavailable() from None
     response = RedirectResponse(_created_page(site.site), 303, headers=SECURITY_HEADERS)
-    response.set_cookie(NEW_LINK_COOKIE, secret, max_age=NEW_LINK_MAX_AGE_S, path=_created_page(site.site), httponly=True,
-                        samesite="strict", secure=request.url.scheme == "https")
+    response.set_cookie(NEW_LINK_COOKIE, secret, max_age=NEW_LINK_MAX_AGE_S, **_new_link_cookie(request, site.site))
     return response
 
 
@@ -82,14 +86,13 @@ async def created(request: Request) -> Response:
     secret = request.cookies.get(NEW_LINK_COOKIE, "")
     shown = None
     if secret.startswith(SHARE_LINKS.prefix):  # still one of this site's links (not revoked meanwhile, not another's)
-        shown = next((s for s in await active_links(request.app.state.tracker, site.site)
-                      if hmac.compare_digest(s.sha256, digest(secret))), None)
+        sha256 = digest(secret)
+        shown = next((s for s in await active_links(request.app.state.tracker, site.site) if hmac.compare_digest(s.sha256, sha256)), None)
     base = f"{request.url.scheme}://{request.url.netloc}"
     context = {"site": site, "signed_in_site": site.site, "link": link(base, secret) if shown else None,
                "link_id": shown.token_id if shown else "", "note": shown.note if shown else ""}
     response = render(request, "share_created.html", context)
-    response.delete_cookie(NEW_LINK_COOKIE, path=_created_page(site.site), httponly=True, samesite="strict",
-                           secure=request.url.scheme == "https")
+    response.delete_cookie(NEW_LINK_COOKIE, **_new_link_cookie(request, site.site))
     return response
 
 
