@@ -84,6 +84,19 @@ def main() -> int:
     return 0
 
 
+def fresh_database(server, alter: str = ""):
+    """A client of a new database with the schema migrated, the rollup views stopped (they are
+    measured on their own) and `ALTER TABLE events <alter>` applied, if given."""
+    target = Target("127.0.0.1", server.port, database="cost_" + uuid.uuid4().hex[:8])
+    migrate(target)
+    client = connect(target)
+    for view in ROLLUP_VIEWS:
+        client.command(f"SYSTEM STOP VIEW {view}")
+    if alter:
+        client.command(f"ALTER TABLE events {alter}", settings={"mutations_sync": 2})
+    return client
+
+
 def interleaved(server, rows: list[dict], segment_rows: int, alters: list[str]) -> dict[str, tuple[float, float]]:
     """Per variant ('' = the schema as migrated, else an ALTER TABLE events): INSERT CPU (us a row)
     while every variant gets each segment in turn, then the CPU of merging all of its parts."""
@@ -91,13 +104,7 @@ def interleaved(server, rows: list[dict], segment_rows: int, alters: list[str]) 
     marker = uuid.uuid4().hex
     clients = {}
     for alter in ["", *alters]:
-        target = Target("127.0.0.1", server.port, database="cost_" + uuid.uuid4().hex[:8])
-        migrate(target)
-        client = connect(target)
-        for view in ROLLUP_VIEWS:
-            client.command(f"SYSTEM STOP VIEW {view}")
-        if alter:
-            client.command(f"ALTER TABLE events {alter}", settings={"mutations_sync": 2})
+        client = fresh_database(server, alter)
         client.command("SYSTEM STOP MERGES events")
         clients[alter] = client
     for i, body in enumerate(bodies):
@@ -135,14 +142,7 @@ def idle_cpu_us_per_s(server) -> float:
 def measure(server, rows: list[dict], segment_rows: int, fmt: str, idle_us_per_s: float, extra: dict | None = None,
             alter: str = "", refresh: bool = True) -> dict:
     extra = extra or {}
-    database = "cost_" + uuid.uuid4().hex[:8]
-    target = Target("127.0.0.1", server.port, database=database)
-    migrate(target)
-    client = connect(target)
-    for view in ROLLUP_VIEWS:  # measured on their own
-        client.command(f"SYSTEM STOP VIEW {view}")
-    if alter:
-        client.command(f"ALTER TABLE events {alter}")
+    client = fresh_database(server, alter)
     segments = [rows[i:i + segment_rows] for i in range(0, len(rows), segment_rows)]
     bodies = [encode(segment, fmt) for segment in segments]
     marker = uuid.uuid4().hex
@@ -173,8 +173,7 @@ def measure(server, rows: list[dict], segment_rows: int, fmt: str, idle_us_per_s
     parts = client.query(
         "SELECT event_type, count(), sum(rows), sum(duration_ms), avg(rows),"
         " sum(ProfileEvents['UserTimeMicroseconds'] + ProfileEvents['SystemTimeMicroseconds'])"
-        " FROM system.part_log WHERE database = {d:String} AND table = 'events' GROUP BY event_type ORDER BY event_type",
-        parameters={"d": database}).result_rows
+        " FROM system.part_log WHERE database = currentDatabase() AND table = 'events' GROUP BY event_type ORDER BY event_type").result_rows
     active_parts = client.query("SELECT count() FROM system.parts WHERE database = currentDatabase() AND table = 'events' AND active").result_rows[0][0]
     refresh = refresh_cost(client) if refresh else None
     return {"format": fmt + "".join(f" {k}={v}" for k, v in extra.items()) + (f" + ALTER TABLE events {alter[:60]}" if alter else ""), "rows": n, "segment_rows": segment_rows, "bytes_per_row": sum(map(len, bodies)) / n if fmt != "Native" else None,
