@@ -112,7 +112,10 @@ def test_orphaned_slot_of_a_dead_worker_is_adopted(tmp_path, clickhouse, databas
         dead.start()
         survivor.start()
         await dead.append(rows)
-        dead.release()  # the worker died with its segment still open
+        # The worker died with its segment still open, and its threads with it: a spare segment
+        # its prep thread was still writing would otherwise appear after the adoption.
+        dead._prep.shutdown(wait=True)
+        dead.release()
         await Flusher(survivor, target, 1.0)._adopt_orphans()
         await survivor.close()
         survivor.release()
