@@ -12,6 +12,7 @@ from tracker.app import create_app
 from tracker.clickhouse import embedded
 from tracker.clickhouse.client import Target, connect
 from tracker.config import Settings
+from tracker.tokens import create_token
 
 
 def test_embedded_server_is_started_shared_with_the_cli_and_stopped(tmp_path):
@@ -55,3 +56,25 @@ def test_bad_site_id_is_refused_by_the_cli(tmp_path, clickhouse, database):
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2
     assert "site id must be" in out.stderr
+
+
+def test_the_embedded_server_keeps_what_the_query_api_reads_decompressed(tmp_path):
+    data = tmp_path / "data"
+    settings = Settings(data_dir=str(data), clickhouse_url="", flush_interval_s=0.2,
+                        clickhouse_uncompressed_cache_bytes=64 * 1024 * 1024)
+    with TestClient(create_app(settings), headers={"user-agent": BROWSER_UA}) as client:
+        ch = connect(Target("127.0.0.1", embedded.running(data).port, database="funnelhouse"))
+        assert ch.query("SELECT value FROM system.server_settings WHERE name = 'uncompressed_cache_size'").result_rows == [
+            (str(64 * 1024 * 1024),)]
+        events = [{"site": "demo", "name": "page_view", "url": f"https://demo.example/p{i}"} for i in range(50)]
+        assert client.post("/api/event", json=events).status_code == 202
+        assert wait_for(lambda: ch.query("SELECT count() FROM events").result_rows[0][0], 50) == 50
+
+        def cached_bytes() -> int:
+            return ch.query("SELECT value FROM system.metrics WHERE metric = 'UncompressedCacheBytes'").result_rows[0][0]
+
+        before = cached_bytes()
+        _, token = create_token(ch, "demo", "test")
+        r = client.get("/api/v1/sites/demo/stats", headers={"authorization": f"Bearer {token}"})
+        assert r.status_code == 200 and r.json()["totals"]["page_views"] == 50, r.text
+        assert cached_bytes() > before

@@ -20,6 +20,7 @@ class Settings:
     data_dir: str = "./data"
     clickhouse_url: str = ""
     clickhouse_database: str = "funnelhouse"
+    clickhouse_uncompressed_cache_bytes: int = 1024 * 1024 * 1024
     cluster: str = ""
     cluster_replicated: bool = True
     cluster_nodes: str = ""
@@ -96,6 +97,7 @@ DOCS: dict[str, str] = {
     "data_dir": "Directory for the embedded ClickHouse, the spool and the visitor-hash salts.",
     "clickhouse_url": "ClickHouse server as http(s)://user:pass@host:port/database. Empty: start the embedded chdb-core server.",
     "clickhouse_database": "Database used when the URL names none (and always for the embedded server).",
+    "clickhouse_uncompressed_cache_bytes": "Embedded ClickHouse: memory for decompressed column blocks, which the query API reads again instead of decompressing them (uncompressed_cache_size; filled only as queries read, 0: off). A ClickHouse server has its own setting (docs/operations.md).",
     "cluster": "ClickHouse cluster (a remote_servers name) to create the schema on: events sharded by visitor behind a Distributed table. Empty: one server.",
     "cluster_replicated": "With a cluster: local tables are Replicated*MergeTree with {shard}/{replica} macros (needs Keeper); off: plain MergeTree, one copy per shard.",
     "cluster_nodes": "With a cluster that runs no distributed DDL (no Keeper): comma-separated http(s) URLs of every node; migrations run on each instead of ON CLUSTER.",

@@ -201,3 +201,18 @@ def test_clickhouse_may_lower_the_priority_of_the_pages_panel_queries():
     # Without CAP_SYS_NICE ClickHouse ignores os_thread_priority, which the owner's page sets on its
     # panels' queries so that its longest query finishes first (tracker/owner/pages.py).
     assert "SYS_NICE" in SERVICES["clickhouse"].get("cap_add", [])
+
+
+def test_clickhouse_keeps_the_query_apis_reads_decompressed(stack_clickhouse):
+    # The tracker's queries ask for the uncompressed cache (tracker/queries/runner.py); a server
+    # without one ignores that. Every config.d file is mounted, and a server loading them has the cache.
+    container = mounts("clickhouse")
+    config_d = sorted((DEPLOY / "clickhouse" / "config.d").glob("*.xml"))
+    assert config_d
+    for path in config_d:
+        assert container[f"/etc/clickhouse-server/config.d/{path.name}"] == f"./clickhouse/config.d/{path.name}"
+    size = int(ET.parse(DEPLOY / "clickhouse/config.d/uncompressed_cache.xml").getroot().findtext("uncompressed_cache_size"))
+    assert size >= 256 * 1024 * 1024
+    loaded = stack_clickhouse.client(database="system").query(
+        "SELECT value FROM system.server_settings WHERE name = 'uncompressed_cache_size'").result_rows
+    assert loaded == [(str(size),)]

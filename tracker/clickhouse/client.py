@@ -116,5 +116,5 @@ def resolve(settings: Settings):
         return target_for(settings), None
     from tracker.clickhouse import embedded
 
-    server = embedded.ensure(settings.data_path)
+    server = embedded.ensure(settings.data_path, settings.clickhouse_uncompressed_cache_bytes)
     return target_for(settings, server.port), (server if server.process else None)

@@ -23,9 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from tracker.config import Settings
+
 log = logging.getLogger("tracker.clickhouse")
 
 START_TIMEOUT_S = 60.0
+UNCOMPRESSED_CACHE_BYTES = Settings.clickhouse_uncompressed_cache_bytes
 
 
 @dataclass
@@ -75,16 +78,17 @@ def running(data_dir: Path) -> EmbeddedServer | None:
     return None
 
 
-def ensure(data_dir: Path) -> EmbeddedServer:
+def ensure(data_dir: Path, uncompressed_cache_bytes: int = UNCOMPRESSED_CACHE_BYTES) -> EmbeddedServer:
     """Connect to the data directory's server, starting (and owning) one if none runs."""
     with _locked(home(data_dir) / "lock"):
         server = running(data_dir)
         if server is None:
-            server = start(data_dir)
+            server = start(data_dir, uncompressed_cache_bytes=uncompressed_cache_bytes)
         return server
 
 
-def start(data_dir: Path, port: int = 0, timeout: float = START_TIMEOUT_S, extra_config: str = "") -> EmbeddedServer:
+def start(data_dir: Path, port: int = 0, timeout: float = START_TIMEOUT_S, extra_config: str = "",
+          uncompressed_cache_bytes: int = UNCOMPRESSED_CACHE_BYTES) -> EmbeddedServer:
     """Start a server; extra_config is more config.xml elements (tests of a cluster add theirs)."""
     root = home(data_dir)
     root.mkdir(parents=True, exist_ok=True)
@@ -92,9 +96,11 @@ def start(data_dir: Path, port: int = 0, timeout: float = START_TIMEOUT_S, extra
     port_file.unlink(missing_ok=True)
     port = port or free_port()
     command = [sys.executable, "-m", "tracker.clickhouse.embedded_server", str(root), str(port), str(port_file)]
-    if extra_config:
-        (root / "extra_config.xml").write_text(extra_config)
-        command.append(str(root / "extra_config.xml"))
+    # The query API reads a site's range again and again (a page's queries read the same columns,
+    # and so does its next load); the cache keeps them decompressed (docs/operations.md).
+    config = f"<uncompressed_cache_size>{int(uncompressed_cache_bytes)}</uncompressed_cache_size>{extra_config}"
+    (root / "extra_config.xml").write_text(config)
+    command.append(str(root / "extra_config.xml"))
     log_file = open(root / "server.log", "ab")
     process = subprocess.Popen(
         command,
