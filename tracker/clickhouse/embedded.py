@@ -28,7 +28,6 @@ from tracker.config import Settings
 log = logging.getLogger("tracker.clickhouse")
 
 START_TIMEOUT_S = 60.0
-UNCOMPRESSED_CACHE_BYTES = Settings.clickhouse_uncompressed_cache_bytes
 
 
 @dataclass
@@ -78,7 +77,7 @@ def running(data_dir: Path) -> EmbeddedServer | None:
     return None
 
 
-def ensure(data_dir: Path, uncompressed_cache_bytes: int = UNCOMPRESSED_CACHE_BYTES) -> EmbeddedServer:
+def ensure(data_dir: Path, uncompressed_cache_bytes: int = Settings.clickhouse_uncompressed_cache_bytes) -> EmbeddedServer:
     """Connect to the data directory's server, starting (and owning) one if none runs."""
     with _locked(home(data_dir) / "lock"):
         server = running(data_dir)
@@ -88,7 +87,7 @@ def ensure(data_dir: Path, uncompressed_cache_bytes: int = UNCOMPRESSED_CACHE_BY
 
 
 def start(data_dir: Path, port: int = 0, timeout: float = START_TIMEOUT_S, extra_config: str = "",
-          uncompressed_cache_bytes: int = UNCOMPRESSED_CACHE_BYTES) -> EmbeddedServer:
+          uncompressed_cache_bytes: int = Settings.clickhouse_uncompressed_cache_bytes) -> EmbeddedServer:
     """Start a server; extra_config is more config.xml elements (tests of a cluster add theirs)."""
     root = home(data_dir)
     root.mkdir(parents=True, exist_ok=True)
