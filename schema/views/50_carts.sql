@@ -11,12 +11,14 @@
 -- visitors of those earlier days who did nothing in the range out of the computation.
 CREATE OR REPLACE VIEW carts AS
 WITH
+    -- The events that open, change, advance or close a cart.
+    ['add_to_cart', 'remove_from_cart', 'view_cart', 'begin_checkout', 'add_shipping_info', 'add_payment_info', 'purchase'] AS cart_event_names,
     active_visitors AS
     (
         SELECT DISTINCT visitor_id FROM events
         WHERE (site = {site:String} OR {site:String} = '') AND ts >= {active_from:DateTime64(3)} AND ts < {to:DateTime64(3)}
             AND (empty({visitors:Array(UInt64)}) OR visitor_id IN {visitors:Array(UInt64)})
-            AND name IN ('add_to_cart', 'remove_from_cart', 'view_cart', 'begin_checkout', 'add_shipping_info', 'add_payment_info', 'purchase')
+            AND name IN cart_event_names
     ),
     (
         SELECT groupUniqArray((source, medium, campaign)) FROM events
@@ -69,7 +71,7 @@ WITH
             LEFT JOIN purchases AS p ON e.site = p.site AND e.visitor_id = p.visitor_id
             WHERE (e.site = {site:String} OR {site:String} = '') AND e.ts >= {from:DateTime64(3)} AND e.ts < {to:DateTime64(3)}
                 AND e.visitor_id IN (SELECT visitor_id FROM active_visitors)
-                AND e.name IN ('add_to_cart', 'remove_from_cart', 'view_cart', 'begin_checkout', 'add_shipping_info', 'add_payment_info', 'purchase')
+                AND e.name IN cart_event_names
         )
         GROUP BY site, visitor_id, cart_no
         HAVING countIf(name = 'add_to_cart') > 0
