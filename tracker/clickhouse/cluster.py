@@ -14,6 +14,10 @@ file. Where each table goes:
   copy on every node (one replication path for the whole cluster), so any node can answer them
   and a query never has to fetch them from elsewhere.
 - Views: on every node, over the Distributed tables.
+- Single-server only (`SINGLE_SERVER`): the views that keep kept_sessions (migration 0120) are not
+  placed. Every replica of a cluster would run its own refresh into the same tables, and a
+  refresh reading a touched-visitors table that another node fills could miss visitors; with
+  no refresh, kept_sessions stays empty and its readers compute every session from the events.
 - ALTER TABLE of a sharded table acts on the local tables; one that changes columns (ADD COLUMN ...)
   also on the Distributed table, which must list the same columns.
 
@@ -40,6 +44,7 @@ from tracker.config import Settings
 # Sharded table -> its sharding key (an expression over its columns).
 SHARDED: dict[str, str] = {"events": "visitor_id", "event_names": "cityHash64(site, name)", "purchases": "visitor_id"}
 LOCAL_SUFFIX = "_local"
+SINGLE_SERVER = frozenset({"touched_visitors_mv", "kept_sessions_refresh", "kept_sessions_state_refresh"})
 
 # Keeper paths: a shard's replicas share one path; tables copied to every node share one for all.
 SHARD_PATH = "/clickhouse/tables/{shard}/{database}/{table}"
@@ -82,6 +87,8 @@ class Cluster:
                 return [Statement(sql, ddl=False)]
             raise ValueError(f"no cluster placement for this statement (add one to tracker/clickhouse/cluster.py):\n{sql}")
         name = head.group("name")
+        if name in SINGLE_SERVER:
+            return []
         if head.group("verb").startswith("CREATE") and "TABLE" in head.group("verb"):
             return self._table(sql, head, name, database)
         if "MATERIALIZED VIEW" in head.group("verb"):

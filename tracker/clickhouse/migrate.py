@@ -129,15 +129,16 @@ def apply_views(runner: Runner, directory: Path = VIEWS_DIR, values: dict[str, i
             runner.run(statement)
 
 
-# Tables of per-event rows that expire with the events (purchases: a copy of the purchase events).
-RETAINED_TABLES = ("events", "purchases")
+# Tables whose rows expire with the events, and the time each row expires by (purchases: a copy of
+# the purchase events; kept_sessions: the sessions of the events).
+RETAINED_TABLES = {"events": "toDateTime(ts)", "purchases": "toDateTime(ts)", "kept_sessions": "started_at"}
 
 
 def set_retention(runner: Runner, days: int) -> None:
     # Old parts are dropped at merges; re-reading every existing part on each start would be costly.
-    for table in RETAINED_TABLES:
+    for table, expires in RETAINED_TABLES.items():
         runner.run(
-            f"ALTER TABLE {table} MODIFY TTL toDateTime(ts) + toIntervalDay({{days:UInt32}})",
+            f"ALTER TABLE {table} MODIFY TTL {expires} + toIntervalDay({{days:UInt32}})",
             parameters={"days": days},
             settings={"materialize_ttl_after_modify": 0},
         )

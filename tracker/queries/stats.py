@@ -29,7 +29,8 @@ class StatsQuery:
 
 def build_sql(q: StatsQuery) -> tuple[str, str, dict]:
     params = {"site": q.site, "start": q.range.start, "end": q.range.end, "gap_s": q.gap_s, "tz": q.range.timezone}
-    session_rows = "session_bounds(site = {site:String}, from = {start:DateTime64(3)}, to = {end:DateTime64(3)}, gap_s = {gap_s:UInt32})"
+    # The range's sessions, read from kept_sessions where it is current (schema/views/25_kept_sessions.sql).
+    session_rows = "kept_session_bounds(site = {site:String}, from = {start:DateTime64(3)}, to = {end:DateTime64(3)}, gap_s = {gap_s:UInt32})"
     order_rows = "orders(site = {site:String}, from = {start:DateTime64(3)}, to = {end:DateTime64(3)})"
     if q.segment:
         session_rows += f" WHERE (visitor_id, toUInt32(started_at)) IN ({segments.session_keys_sql(q.segment, params)})"
