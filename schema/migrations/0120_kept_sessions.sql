@@ -22,8 +22,8 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS touched_visitors_mv TO touched_visitors A
 SELECT DISTINCT site, visitor_id, now64(3, 'UTC') AS inserted_at
 FROM events;
 
--- kept_sessions: a visitor's whole sessions (split as the session_bounds view splits them), one row
--- each, as of `version` (the refresh that wrote it). A refresh rewrites every session of the
+-- kept_sessions: a visitor's whole sessions, one row each, with the columns of the sessions view
+-- (split as it and session_bounds split them), as of `version` (the refresh that wrote it). A refresh rewrites every session of the
 -- visitors touched since the previous one, and writes is_deleted = 1 over a session that no
 -- longer exists (a late event joined two, or moved a start); the newest version of a key wins.
 CREATE TABLE IF NOT EXISTS kept_sessions
@@ -39,6 +39,17 @@ CREATE TABLE IF NOT EXISTS kept_sessions
     add_to_cart    UInt32,
     begin_checkout UInt32,
     purchase       UInt32,
+    entry_path     String CODEC(ZSTD(1)),
+    source         String CODEC(ZSTD(1)),
+    medium         String CODEC(ZSTD(1)),
+    campaign       String CODEC(ZSTD(1)),
+    utm_term       String CODEC(ZSTD(1)),
+    utm_content    String CODEC(ZSTD(1)),
+    referrer_host  String CODEC(ZSTD(1)),
+    device         String CODEC(ZSTD(1)),
+    browser        String CODEC(ZSTD(1)),
+    os             String CODEC(ZSTD(1)),
+    exit_path      String CODEC(ZSTD(1)),
     version        DateTime64(3, 'UTC'),
     is_deleted     UInt8
 )

@@ -3,9 +3,9 @@
 --
 -- The refresh, every minute: the visitors touched since the last completed refresh (all visitors
 -- when there is none within a day, or none for this gap) get every session of theirs computed
--- again from all their events (session_bounds over the whole history, for these visitors only),
--- and each of their kept sessions that is gone is overwritten by a deletion. Its version is the
--- refresh's start, or the start of the oldest insert still running then if earlier: such an
+-- again from all their events (the sessions view over the whole history, for these visitors
+-- only), and each of their kept sessions that is gone is overwritten by a deletion. Its version is
+-- the refresh's start, or the start of the oldest insert still running then if earlier: such an
 -- insert's events may be invisible to this refresh, and its visitors are touched at or after its
 -- start, so the next refresh takes them again.
 DROP VIEW IF EXISTS kept_sessions_state_refresh;
@@ -27,16 +27,16 @@ WITH
     ),
     fresh AS MATERIALIZED
     (
-        SELECT site, visitor_id, started_at, ended_at, duration_s, events, page_views, view_item, add_to_cart, begin_checkout, purchase
-        FROM session_bounds(site = '', from = toDateTime64(0, 3, 'UTC'), to = toDateTime64('2200-01-01 00:00:00', 3, 'UTC'),
-                            gap_s = {{session_gap_s}})
+        SELECT * EXCEPT (session_no, entry)
+        FROM sessions_of_visitors(site = '', from = toDateTime64(0, 3, 'UTC'), to = toDateTime64('2200-01-01 00:00:00', 3, 'UTC'),
+                                  gap_s = {{session_gap_s}},
+                                  visitors = if(rebuild, CAST([] AS Array(UInt64)), (SELECT groupArray(visitor_id) FROM touched)))
         WHERE (site, visitor_id) IN (SELECT site, visitor_id FROM touched)
     )
-SELECT site, visitor_id, started_at, ended_at, duration_s, events, page_views, view_item, add_to_cart, begin_checkout, purchase,
-    new_version AS version, 0 AS is_deleted
+SELECT *, new_version AS version, 0 AS is_deleted
 FROM fresh
 UNION ALL
-SELECT site, visitor_id, started_at, started_at, 0, 0, 0, 0, 0, 0, 0, new_version, 1
+SELECT site, visitor_id, started_at, started_at, 0, 0, 0, 0, 0, 0, 0, '', '', '', '', '', '', '', '', '', '', '', new_version, 1
 FROM kept_sessions FINAL
 WHERE (site, visitor_id) IN (SELECT site, visitor_id FROM touched)
     AND (site, visitor_id, started_at) NOT IN (SELECT site, visitor_id, started_at FROM fresh)
@@ -49,40 +49,74 @@ SELECT max(version) AS snapshot, {{session_gap_s}} AS gap_s, max(duration_s) AS 
 FROM kept_sessions
 HAVING count() > 0;
 
--- session_bounds' sessions (without session_no) from kept_sessions where it is current, and
--- computed from the events where it may not be. Parameters: site, from, to (exclusive), gap_s.
--- A kept session is read when its whole span lies in [from, to) (in whole seconds, so the same
--- sessions as session_bounds' split of the range) and its visitor was not touched since the
--- snapshot. Computed as session_bounds computes them: the sessions of visitors touched since,
--- or with a kept session that crosses either end of the range (session_bounds cuts those at the
--- range), and every session when no refresh for this gap completed within a day.
-CREATE OR REPLACE VIEW kept_session_bounds AS
+-- Whether kept_sessions can be read for the session gap gap_s: one row, with the snapshot and the
+-- longest kept session. `current` is false when no refresh for this gap completed within a day;
+-- the readers below then compute every session from the events.
+CREATE OR REPLACE VIEW kept_sessions_status AS
+SELECT
+    max(snapshot) AS since,
+    max(max_duration_s) AS longest_s,
+    since > now64(3, 'UTC') - toIntervalDay(1) AS current
+FROM kept_sessions_state
+WHERE gap_s = {gap_s:UInt32};
+
+-- The visitors whose sessions in [from, to) must be computed from the events, not read from the
+-- table: touched since the snapshot, or with a kept session crossing either end of the range (the
+-- sessions views cut those at the range). Parameters: site, from, to (exclusive), gap_s.
+CREATE OR REPLACE VIEW kept_sessions_recomputed AS
 WITH
-    (SELECT max(snapshot) FROM kept_sessions_state WHERE gap_s = {gap_s:UInt32}) AS since,
-    (SELECT max(max_duration_s) FROM kept_sessions_state WHERE gap_s = {gap_s:UInt32}) AS longest_s,
-    since > now64(3, 'UTC') - toIntervalDay(1) AS current,
+    (SELECT since FROM kept_sessions_status(gap_s = {gap_s:UInt32})) AS since,
+    (SELECT longest_s FROM kept_sessions_status(gap_s = {gap_s:UInt32})) AS longest_s,
     toUnixTimestamp64Milli({from:DateTime64(3)}) AS from_ms,
-    toUnixTimestamp64Milli({to:DateTime64(3)}) AS to_ms,
-    touched AS
-    (
-        SELECT DISTINCT visitor_id FROM touched_visitors WHERE inserted_at >= since AND site = {site:String}
-    ),
-    -- Not read FINAL: a stale row can only add a visitor, whose sessions are then computed.
-    crossing AS
-    (
-        SELECT DISTINCT visitor_id FROM kept_sessions
-        WHERE site = {site:String}
-            AND started_at >= toDateTime(intDiv(from_ms, 1000) - longest_s - 1, 'UTC') AND toInt64(toUInt32(started_at)) * 1000 < to_ms
-            AND NOT (toInt64(toUInt32(started_at)) * 1000 >= from_ms AND (toInt64(toUInt32(ended_at)) + 1) * 1000 <= to_ms)
-            AND (toInt64(toUInt32(ended_at)) + 1) * 1000 > from_ms
-    )
-SELECT site, visitor_id, started_at, ended_at, duration_s, events, page_views, view_item, add_to_cart, begin_checkout, purchase
+    toUnixTimestamp64Milli({to:DateTime64(3)}) AS to_ms
+SELECT visitor_id FROM touched_visitors WHERE inserted_at >= since AND site = {site:String}
+UNION DISTINCT
+-- Not read FINAL: a stale row can only add a visitor, whose sessions are then computed.
+SELECT visitor_id FROM kept_sessions
+WHERE site = {site:String}
+    AND started_at >= toDateTime(intDiv(from_ms, 1000) - longest_s - 1, 'UTC') AND toInt64(toUInt32(started_at)) * 1000 < to_ms
+    AND NOT (toInt64(toUInt32(started_at)) * 1000 >= from_ms AND (toInt64(toUInt32(ended_at)) + 1) * 1000 <= to_ms)
+    AND (toInt64(toUInt32(ended_at)) + 1) * 1000 > from_ms;
+
+-- The kept sessions that are the range's as they are: wholly inside [from, to) in whole seconds
+-- (so the sessions views split the range's events into the same), of visitors not recomputed.
+-- Empty when the table is not current. Parameters: site, from, to (exclusive), gap_s.
+CREATE OR REPLACE VIEW kept_sessions_inside AS
+WITH
+    toUnixTimestamp64Milli({from:DateTime64(3)}) AS from_ms,
+    toUnixTimestamp64Milli({to:DateTime64(3)}) AS to_ms
+SELECT * EXCEPT (version, is_deleted)
 FROM kept_sessions FINAL
-WHERE current AND site = {site:String}
+WHERE (SELECT current FROM kept_sessions_status(gap_s = {gap_s:UInt32})) AND site = {site:String}
     AND started_at >= toDateTime(intDiv(from_ms, 1000), 'UTC') AND started_at < toDateTime(intDiv(to_ms, 1000) + 1, 'UTC')
     AND toInt64(toUInt32(started_at)) * 1000 >= from_ms AND (toInt64(toUInt32(ended_at)) + 1) * 1000 <= to_ms
-    AND visitor_id NOT IN touched AND visitor_id NOT IN crossing
+    AND visitor_id NOT IN (SELECT visitor_id FROM kept_sessions_recomputed(site = {site:String}, from = {from:DateTime64(3)},
+                                                                         to = {to:DateTime64(3)}, gap_s = {gap_s:UInt32}));
+
+-- session_bounds' sessions of the range (without session_no): the kept ones inside it, and the
+-- others computed from the events (all of them when the table is not current).
+CREATE OR REPLACE VIEW kept_session_bounds AS
+SELECT site, visitor_id, started_at, ended_at, duration_s, events, page_views, view_item, add_to_cart, begin_checkout, purchase
+FROM kept_sessions_inside(site = {site:String}, from = {from:DateTime64(3)}, to = {to:DateTime64(3)}, gap_s = {gap_s:UInt32})
 UNION ALL
 SELECT site, visitor_id, started_at, ended_at, duration_s, events, page_views, view_item, add_to_cart, begin_checkout, purchase
 FROM session_bounds(site = {site:String}, from = {from:DateTime64(3)}, to = {to:DateTime64(3)}, gap_s = {gap_s:UInt32})
-WHERE NOT current OR visitor_id IN touched OR visitor_id IN crossing;
+WHERE NOT (SELECT current FROM kept_sessions_status(gap_s = {gap_s:UInt32}))
+    OR visitor_id IN (SELECT visitor_id FROM kept_sessions_recomputed(site = {site:String}, from = {from:DateTime64(3)},
+                                                                    to = {to:DateTime64(3)}, gap_s = {gap_s:UInt32}));
+
+-- The sessions view's sessions of the range (without session_no and entry), the same way. Its
+-- readers that have a cheaper computation of their own use it only when the table is current.
+CREATE OR REPLACE VIEW kept_session_entries AS
+WITH
+    (SELECT current FROM kept_sessions_status(gap_s = {gap_s:UInt32})) AS current,
+    (SELECT groupArray(visitor_id) FROM kept_sessions_recomputed(site = {site:String}, from = {from:DateTime64(3)},
+                                                                 to = {to:DateTime64(3)}, gap_s = {gap_s:UInt32})) AS recomputed
+SELECT *
+FROM kept_sessions_inside(site = {site:String}, from = {from:DateTime64(3)}, to = {to:DateTime64(3)}, gap_s = {gap_s:UInt32})
+UNION ALL
+SELECT * EXCEPT (session_no, entry)
+FROM sessions_of_visitors(site = {site:String}, from = {from:DateTime64(3)}, to = {to:DateTime64(3)}, gap_s = {gap_s:UInt32},
+                          -- [] would be every visitor: when none is recomputed, an id no visitor has (0) stands in.
+                          visitors = if(current, arrayPushBack(recomputed, 0), CAST([] AS Array(UInt64))))
+WHERE NOT current OR has(recomputed, visitor_id);

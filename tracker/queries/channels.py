@@ -21,7 +21,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from tracker.clickhouse.client import quote_identifier
-from tracker.queries import segments
+from tracker.queries import kept, segments
 from tracker.queries.runner import QueryRunner
 from tracker.queries.stats import revenue_lines
 from tracker.queries.timerange import TimeRange
@@ -67,46 +67,60 @@ def visits_sql(q: ChannelQuery, params: dict, start: str, buyers_only: bool = Fa
     columns: several entry fields at once (/devices: device, browser, os in one pass): channel is
     then the tuple of their values (as strings), coded by its hash (as the carts view codes entries).
 
-    Sessions split as session_bounds splits them, so counts equal /stats. The sessions view would
-    give the same rows, but it carries ten entry fields through its sort; one field here, as a code
-    next to each event's time in one UInt64, is about four times cheaper (50k sessions of 1M events:
-    160 ms of ClickHouse CPU against 610 ms for the sessions view grouped by source).
+    Sessions split as session_bounds splits them, so counts equal /stats. They are read from the
+    kept sessions when those are current (tracker/queries/kept.py), else computed here: the sessions view
+    would give the same rows, but it carries ten entry fields through its sort; one field here, as
+    a code next to each event's time in one UInt64, is about four times cheaper (50k sessions of
+    1M events: 160 ms of ClickHouse CPU against 610 ms for the sessions view grouped by source).
+    Of events in the same millisecond, the entry is the one the sessions view takes (its codes sort
+    as its values do; here only when the entry fields agree up to `q.by`'s, which is all but always).
     """
-    column = quote_identifier(q.by)
-    value, code = f"toString({column})", f"transform(toString({column}), channel_values, arrayEnumerate(channel_values), 0)"
-    if columns:
-        value = f"tuple({', '.join(f'toString({quote_identifier(c)})' for c in columns)})"  # tuple(): one column too
-        code = f"transform(cityHash64({value}), arrayMap(v -> cityHash64(v), channel_values), arrayEnumerate(channel_values), 0)"
+    fields = columns or (q.by,)
+    value = f"tuple({', '.join(f'toString({quote_identifier(c)})' for c in fields)})" if columns else f"toString({quote_identifier(q.by)})"
+    code = (f"transform(cityHash64({value}), arrayMap(v -> cityHash64(v), channel_values), arrayEnumerate(channel_values), 0)" if columns
+            else f"transform({value}, channel_values, arrayEnumerate(channel_values), 0)")
     origin = f"toUnixTimestamp64Milli({{{start}:DateTime64(3)}})"
     range_sql = f"site = {{site:String}} AND ts >= {{{start}:DateTime64(3)}} AND ts < {{end:DateTime64(3)}}"
+    current = kept.CURRENT
     segment = ""
     if q.segment:
-        segment = f"\n    WHERE (visitor_id, started_sec) IN ({segments.session_keys_sql(q.segment, params, start=start)})"
+        segment = f"\nWHERE (visitor_id, started_sec) IN ({segments.session_keys_sql(q.segment, params, start=start)})"
     buyers = ""
     if buyers_only:
         buyers = " AND visitor_id IN (SELECT visitor_id FROM events WHERE site = {site:String} AND ts >= {start:DateTime64(3)} AND ts < {end:DateTime64(3)} AND name = 'purchase')"
     # The dictionary holds only the values of the events coded below: for buyers only, the whole
     # range's other visitors would be read and hashed for nothing (a quarter of /devices' orders query).
+    # Sorted: codes sort as the values do. Not read at all when the kept sessions are current.
     return f"""
-    WITH (SELECT groupUniqArray({value}) FROM events WHERE {range_sql}{buyers}) AS channel_values
-    SELECT visitor_id, secs[1] AS started_sec, channel_values[bitShiftRight(bitAnd(session[1], {_CODE_MASK}), 1)] AS channel,
-        arrayExists(p -> bitAnd(p, 1) = 1, session) AS purchased
-    FROM
+SELECT * FROM
+(
+    SELECT visitor_id, toUInt32(started_at) AS started_sec, {value} AS channel, purchase > 0 AS purchased
+    FROM {kept.sessions_sql(start)}
+    WHERE {current}{buyers}
+    UNION ALL
+    SELECT * FROM
     (
-        SELECT
-            visitor_id,
-            -- (milliseconds since start << 24) | (channel code << 1) | is purchase, sorted: each
-            -- session's first element is its entry.
-            arraySort(groupArray(bitShiftLeft(toUInt64(toUnixTimestamp64Milli(ts) - {origin}), 24)
-                + bitShiftLeft(toUInt64({code}), 1)
-                + (name = 'purchase'))) AS packed,
-            arrayMap(p -> toUInt32(intDiv(bitShiftRight(p, 24) + {origin}, 1000)), packed) AS all_secs,
-            arrayMap((s, prev) -> s - prev > {{gap_s:UInt32}}, all_secs, arrayPushFront(arrayPopBack(all_secs), 0)) AS starts
-        FROM events
-        WHERE {range_sql}{buyers}
-        GROUP BY visitor_id
+        WITH (SELECT arraySort(groupUniqArray({value})) FROM events WHERE NOT {current} AND {range_sql}{buyers}) AS channel_values
+        SELECT visitor_id, secs[1] AS started_sec, channel_values[bitShiftRight(bitAnd(session[1], {_CODE_MASK}), 1)] AS channel,
+            arrayExists(p -> bitAnd(p, 1) = 1, session) AS purchased
+        FROM
+        (
+            SELECT
+                visitor_id,
+                -- (milliseconds since start << 24) | (channel code << 1) | is purchase, sorted: each
+                -- session's first element is its entry.
+                arraySort(groupArray(bitShiftLeft(toUInt64(toUnixTimestamp64Milli(ts) - {origin}), 24)
+                    + bitShiftLeft(toUInt64({code}), 1)
+                    + (name = 'purchase'))) AS packed,
+                arrayMap(p -> toUInt32(intDiv(bitShiftRight(p, 24) + {origin}, 1000)), packed) AS all_secs,
+                arrayMap((s, prev) -> s - prev > {{gap_s:UInt32}}, all_secs, arrayPushFront(arrayPopBack(all_secs), 0)) AS starts
+            FROM events
+            WHERE NOT {current} AND {range_sql}{buyers}
+            GROUP BY visitor_id
+        )
+        ARRAY JOIN arraySplit((p, st) -> st, packed, starts) AS session, arraySplit((s, st) -> st, all_secs, starts) AS secs
     )
-    ARRAY JOIN arraySplit((p, st) -> st, packed, starts) AS session, arraySplit((s, st) -> st, all_secs, starts) AS secs{segment}"""
+){segment}"""
 
 
 def attributed_orders_sql(q: ChannelQuery, params: dict, columns: tuple[str, ...] = ()) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tracker.queries import segments
+from tracker.queries import kept, segments
 from tracker.queries.runner import QueryRunner
 from tracker.queries.timerange import TimeRange
 
@@ -55,15 +55,23 @@ def build_sql(q: PageQuery) -> tuple[str, str, dict]:
     WHERE {range_sql} AND name = 'page_view'
     GROUP BY GROUPING SETS ((), (path))"""
     # As channels.visits_sql: each event carries a small code into the range's distinct paths next
-    # to its time, so one numeric sort per visitor gives every visit's first and last event.
+    # to its time, so one numeric sort per visitor gives every visit's first and last event. Without
+    # a filter, the visits are the kept sessions when those are current (tracker/queries/kept.py).
     origin = "toUnixTimestamp64Milli({start:DateTime64(3)})"
+    computed = f"NOT {kept.CURRENT} AND " if not q.segment else ""
+    kept_visits = ""
+    if not q.segment:
+        kept_visits = f"""
+        SELECT entry_path AS entry, exit_path AS exit, purchase > 0 AS purchased FROM {kept.sessions_sql()} WHERE {kept.CURRENT}
+        UNION ALL"""
     visits = f"""
-    WITH (SELECT groupUniqArray(path) FROM {source} WHERE {range_sql}) AS path_values
-    SELECT ends.1 AS role, path_values[bitShiftRight(bitAnd(ends.2, {_CODE_MASK}), 1)] AS path,
-        count() AS visits, countIf(purchased) AS converted
+    WITH (SELECT arraySort(groupUniqArray(path)) FROM {source} WHERE {computed}{range_sql}) AS path_values
+    SELECT ends.1 AS role, ends.2 AS path, count() AS visits, countIf(purchased) AS converted
     FROM
-    (
-        SELECT visitor_id, arrayExists(p -> bitAnd(p, 1) = 1, visit) AS purchased, visit[1] AS first_event, visit[-1] AS last_event
+    ({kept_visits}
+        SELECT path_values[bitShiftRight(bitAnd(visit[1], {_CODE_MASK}), 1)] AS entry,
+            path_values[bitShiftRight(bitAnd(visit[-1], {_CODE_MASK}), 1)] AS exit,
+            arrayExists(p -> bitAnd(p, 1) = 1, visit) AS purchased
         FROM
         (
             SELECT
@@ -73,12 +81,12 @@ def build_sql(q: PageQuery) -> tuple[str, str, dict]:
                 arrayMap(p -> toUInt32(intDiv(bitShiftRight(p, 24) + {origin}, 1000)), packed) AS secs,
                 arrayMap((s, prev) -> s - prev > {{gap_s:UInt32}}, secs, arrayPushFront(arrayPopBack(secs), 0)) AS starts
             FROM {source}
-            WHERE {range_sql}
+            WHERE {computed}{range_sql}
             GROUP BY visitor_id
         )
         ARRAY JOIN arraySplit((p, st) -> st, packed, starts) AS visit
     )
-    ARRAY JOIN [('entry', first_event), ('exit', last_event)] AS ends
+    ARRAY JOIN [('entry', entry), ('exit', exit)] AS ends
     GROUP BY role, path"""
     return views, visits, params
 
