@@ -7,13 +7,14 @@
 -- only), and each of their kept sessions that is gone is overwritten by a deletion. Its version is
 -- the refresh's start, or the start of the oldest insert still running then if earlier: such an
 -- insert's events may be invisible to this refresh, and its visitors are touched at or after its
--- start, so the next refresh takes them again.
+-- start, so the next refresh takes them again. Created EMPTY: the first run is at the next minute,
+-- not at every start of the tracker (which creates the views again).
 DROP VIEW IF EXISTS kept_sessions_state_refresh;
 
 DROP VIEW IF EXISTS kept_sessions_refresh;
 
 CREATE MATERIALIZED VIEW kept_sessions_refresh
-REFRESH EVERY 1 MINUTE APPEND TO kept_sessions AS
+REFRESH EVERY 1 MINUTE APPEND TO kept_sessions EMPTY AS
 WITH
     (SELECT max(snapshot) FROM kept_sessions_state WHERE gap_s = {{session_gap_s}}) AS since,
     since <= now64(3, 'UTC') - toIntervalDay(1) AS rebuild,
@@ -44,7 +45,7 @@ SETTINGS enable_materialized_cte = 1;
 
 -- After each refresh: its snapshot (the newest version kept), for the readers and the next refresh.
 CREATE MATERIALIZED VIEW kept_sessions_state_refresh
-REFRESH EVERY 1 MINUTE DEPENDS ON kept_sessions_refresh APPEND TO kept_sessions_state AS
+REFRESH EVERY 1 MINUTE DEPENDS ON kept_sessions_refresh APPEND TO kept_sessions_state EMPTY AS
 SELECT max(version) AS snapshot, {{session_gap_s}} AS gap_s, max(duration_s) AS max_duration_s
 FROM kept_sessions
 HAVING count() > 0;

@@ -68,17 +68,19 @@ def visits_sql(q: ChannelQuery, params: dict, start: str, buyers_only: bool = Fa
     then the tuple of their values (as strings), coded by its hash (as the carts view codes entries).
 
     Sessions split as session_bounds splits them, so counts equal /stats. They are read from the
-    kept sessions when those are current (tracker/queries/kept.py), else computed here: the sessions view
-    would give the same rows, but it carries ten entry fields through its sort; one field here, as
-    a code next to each event's time in one UInt64, is about four times cheaper (50k sessions of
-    1M events: 160 ms of ClickHouse CPU against 610 ms for the sessions view grouped by source).
-    Of events in the same millisecond, the entry is the one the sessions view takes (its codes sort
-    as its values do; here only when the entry fields agree up to `q.by`'s, which is all but always).
+    kept sessions when those are current (tracker/queries/kept.py), else computed here: the
+    sessions view would give the same rows, but it carries ten entry fields through its sort; one
+    field here, as a code next to each event's time in one UInt64, is about four times cheaper
+    (50k sessions of 1M events: 160 ms of ClickHouse CPU against 610 ms for the sessions view
+    grouped by source). Of events in the same millisecond, the kept sessions take the sessions
+    view's entry (the smallest values, landing path first), this computation the smallest value of
+    `q.by`: the two differ only when such events disagree on the landing path.
     """
-    fields = columns or (q.by,)
-    value = f"tuple({', '.join(f'toString({quote_identifier(c)})' for c in fields)})" if columns else f"toString({quote_identifier(q.by)})"
-    code = (f"transform(cityHash64({value}), arrayMap(v -> cityHash64(v), channel_values), arrayEnumerate(channel_values), 0)" if columns
-            else f"transform({value}, channel_values, arrayEnumerate(channel_values), 0)")
+    column = quote_identifier(q.by)
+    value, code = f"toString({column})", f"transform(toString({column}), channel_values, arrayEnumerate(channel_values), 0)"
+    if columns:
+        value = f"tuple({', '.join(f'toString({quote_identifier(c)})' for c in columns)})"  # tuple(): one column too
+        code = f"transform(cityHash64({value}), arrayMap(v -> cityHash64(v), channel_values), arrayEnumerate(channel_values), 0)"
     origin = f"toUnixTimestamp64Milli({{{start}:DateTime64(3)}})"
     range_sql = f"site = {{site:String}} AND ts >= {{{start}:DateTime64(3)}} AND ts < {{end:DateTime64(3)}}"
     current = kept.CURRENT
