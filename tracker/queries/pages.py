@@ -58,9 +58,9 @@ def build_sql(q: PageQuery) -> tuple[str, str, dict]:
     # to its time, so one numeric sort per visitor gives every visit's first and last event. Without
     # a filter, the visits are the kept sessions when those are current (tracker/queries/kept.py).
     origin = "toUnixTimestamp64Milli({start:DateTime64(3)})"
-    computed = f"NOT {kept.CURRENT} AND " if not q.segment else ""
-    kept_visits = ""
+    computed, kept_visits = "", ""
     if not q.segment:
+        computed = f"NOT {kept.CURRENT} AND "
         kept_visits = f"""
         SELECT entry_path AS entry, exit_path AS exit, purchase > 0 AS purchased FROM {kept.sessions_sql()} WHERE {kept.CURRENT}
         UNION ALL"""

@@ -50,8 +50,9 @@ def export(client, person: Person) -> list[dict]:
 
 
 def delete(runner: Runner, person: Person) -> int:
-    """Delete the person's events and the rows derived from them; returns how many events there were. Deleted rows are invisible to every
-    query when this returns (lightweight DELETE, waited for) and gone from disk at the next merge.
+    """Delete the person's events and the rows derived from them; returns how many events there
+    were. Deleted rows are invisible to every query when this returns (lightweight DELETE, waited
+    for) and gone from disk at the next merge.
     On a cluster the runner deletes from every shard's local table (a Distributed table cannot)."""
     found = runner.client.query(f"SELECT count() FROM events WHERE {MATCH}", parameters=person.parameters()).result_rows[0][0]
     with kept_sessions.paused(runner.client):
@@ -62,4 +63,3 @@ def delete(runner: Runner, person: Person) -> int:
         for table in VISITOR_TABLES:
             runner.run(f"DELETE FROM {table} WHERE {VISITOR_MATCH}", parameters=person.parameters(), settings={"lightweight_deletes_sync": 2})
     return found
-
